@@ -1,0 +1,137 @@
+"""The model users hold: predict_entities, batch_predict_entities, save."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import torch
+from tokenizers import AddedToken
+
+from .checkpoints.gliner import is_gliner, read_gliner
+from .checkpoints.native import is_native, read_native, write_native
+from .checkpoints.weights import load_strict
+from .config import ModelConfig
+from .errors import CheckpointError, InputError
+from .model.encoder import build_backbone
+from .model.model import NERModel
+from .pipeline import Predictor
+from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
+from .text.prompt import PromptBuilder
+
+# tokenizers that report "no limit" use a huge sentinel for model_max_length
+_NO_LIMIT = 1_000_000
+
+
+class AnyNER:
+    """An open-type NER model: entity types are given as plain words at call time."""
+
+    def __init__(self, model: NERModel, tokenizer):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config: ModelConfig = model.config
+        builder = PromptBuilder(tokenizer.backend_tokenizer, self.config.ent_token, self.config.sep_token,
+                                self._max_tokens())
+        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self._predictor = Predictor(model, builder, pad_id)
+
+    def _max_tokens(self) -> int:
+        if self.config.max_tokens is not None:
+            return self.config.max_tokens
+        limits = [getattr(self.model.encoder.model.config, "max_position_embeddings", 512)]
+        if 0 < (self.tokenizer.model_max_length or 0) < _NO_LIMIT:
+            limits.append(self.tokenizer.model_max_length)
+        else:  # RoBERTa-style position ids start after the padding index
+            limits.append(limits[0] - 2)
+        return min(limits)
+
+    # -- construction -----------------------------------------------------------------
+    @classmethod
+    def from_pretrained(cls, path: str | Path) -> AnyNER:
+        folder = Path(path)
+        if not folder.is_dir():
+            raise CheckpointError(f"model folder {str(path)!r} does not exist")
+        if is_native(folder):
+            config, state, tokenizer = read_native(folder)
+        elif is_gliner(folder):
+            config, state, tokenizer = read_gliner(folder)
+        else:
+            raise CheckpointError(
+                f"{folder} is not a model folder: it has neither anyner_config.json (anyner) "
+                "nor gliner_config.json (the gliner library)"
+            )
+        try:
+            backbone = build_backbone(config.encoder)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CheckpointError(f"{folder}: cannot rebuild the encoder from its saved config: {exc}") from exc
+        model = NERModel(config, backbone)
+        load_strict(model, state, folder)
+        return cls(model.eval(), tokenizer)
+
+    @classmethod
+    def from_backbone(cls, backbone: str | Path, **config) -> AnyNER:
+        """A new model with pretrained encoder weights and freshly initialised heads, ready for
+        training. ``config`` takes :class:`ModelConfig` fields (``architecture``, ``max_width``…)."""
+        from .backbones import load_backbone
+
+        encoder, tokenizer = load_backbone(str(backbone))
+        cfg = ModelConfig(**{"hidden_size": encoder.config.hidden_size, **config, "backbone": str(backbone)})
+        tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in (cfg.ent_token, cfg.sep_token)])
+        encoder.resize_token_embeddings(len(tokenizer))
+        cfg = ModelConfig(**{**cfg.to_dict(), "encoder": encoder.config.to_dict()})
+        return cls(NERModel(cfg, encoder), tokenizer)
+
+    def save(self, path: str | Path) -> None:
+        """Write a folder that :func:`anyner.load` reads back (safetensors weights)."""
+        config = ModelConfig(**{**self.config.to_dict(), "encoder": self.model.encoder.model.config.to_dict()})
+        write_native(Path(path), config, self.model.state_dict(), self.tokenizer)
+
+    # -- prediction -------------------------------------------------------------------
+    def predict_entities(
+        self, text: str, labels: LabelsArg, threshold: float = 0.5, flat_ner: bool = True, multi_label: bool = False
+    ) -> list[dict]:
+        """Entities in ``text`` as ``{"start", "end", "text", "label", "score"}`` dicts, with
+        character offsets (end exclusive) into ``text``."""
+        return self.batch_predict_entities([text], labels, threshold, flat_ner, multi_label)[0]
+
+    def batch_predict_entities(
+        self,
+        texts: Sequence[str],
+        labels: LabelsArg | Sequence[LabelsArg],
+        threshold: float = 0.5,
+        flat_ner: bool = True,
+        multi_label: bool = False,
+        batch_size: int = 8,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[list[dict]]:
+        """Entities for each text. ``labels`` is shared by all texts, or one list per text."""
+        if isinstance(texts, str):
+            raise InputError("texts must be a list of strings; for one text use predict_entities")
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"text {i} is a {type(text).__name__}, not a string")
+        threshold = check_threshold(threshold)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        labelsets = self._labelsets(texts, labels)
+        with torch.inference_mode():
+            return self._predictor.predict(texts, labelsets, threshold, flat_ner, multi_label, batch_size, on_batch)
+
+    @staticmethod
+    def _labelsets(texts: list[str], labels) -> list[LabelSet]:
+        per_text = (
+            isinstance(labels, Sequence)
+            and not isinstance(labels, str)
+            and len(labels) > 0
+            and all(isinstance(x, Sequence | Mapping) and not isinstance(x, str) for x in labels)
+        )
+        if not per_text:
+            return [parse_labels(labels)] * len(texts)
+        if len(labels) != len(texts):
+            raise InputError(f"got {len(labels)} label lists for {len(texts)} texts: give one list per text, or one shared list")
+        return [parse_labels(x) for x in labels]
+
+    def __repr__(self) -> str:
+        c = self.config
+        return f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r}, hidden_size={c.hidden_size})"

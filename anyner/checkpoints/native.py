@@ -1,0 +1,62 @@
+"""anyner's own checkpoint folder: config, safetensors weights and tokenizer files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from ..config import ModelConfig
+from ..errors import CheckpointError
+from .weights import read_state_dict
+
+CONFIG_FILE = "anyner_config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def is_native(folder: Path) -> bool:
+    return (folder / CONFIG_FILE).is_file()
+
+
+def read_native(folder: Path):
+    """(ModelConfig, state dict, HF tokenizer)."""
+    from transformers import AutoTokenizer
+
+    try:
+        config = ModelConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")))
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} is not valid JSON: {exc}") from exc
+    if not (folder / WEIGHTS_FILE).is_file():
+        raise CheckpointError(f"{folder} has no {WEIGHTS_FILE}")
+    state = read_state_dict(folder / WEIGHTS_FILE)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot load the tokenizer files in {folder}: {exc}") from exc
+    return config, state, tokenizer
+
+
+def write_native(folder: Path, config: ModelConfig, state: dict, tokenizer) -> None:
+    """Write into a temporary folder beside the target, then swap it in: a crash mid-write
+    never leaves a half-written checkpoint under the target name."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        tokenizer.save_pretrained(str(tmp))
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / WEIGHTS_FILE))
+        (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,120 @@
+"""From logits to entities: candidates above the threshold, then a greedy choice.
+
+Candidates are found with tensor operations over all spans × types at once. The greedy
+choice then walks only the candidates, best score first (ties: leftmost, shortest, first
+label), and keeps a span unless it clashes with one already kept:
+
+- flat: no two kept spans share a word;
+- nested: kept spans may nest, but never partly overlap;
+- multi-label (with either): the very same span may be kept under several labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """One row per (span, type) above the threshold, in window-local word indices."""
+
+    item: np.ndarray
+    start: np.ndarray
+    end: np.ndarray  # inclusive
+    type: np.ndarray
+    score: np.ndarray
+
+    @staticmethod
+    def from_lists(item, start, end, type_, score) -> Candidates:
+        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))  # noqa: E731
+        return Candidates(cat(item, np.int64), cat(start, np.int64), cat(end, np.int64), cat(type_, np.int64),
+                          cat(score, np.float32))
+
+
+def span_candidates(
+    logits: torch.Tensor, word_lengths: torch.Tensor, type_counts: torch.Tensor, threshold: float
+) -> Candidates:
+    """(B, W, K, C) span logits -> candidates with probability > threshold."""
+    b, w, k, c = logits.shape
+    probs = torch.sigmoid(logits.float())
+    starts = torch.arange(w).view(1, w, 1, 1)
+    widths = torch.arange(k).view(1, 1, k, 1)
+    valid = (starts + widths < word_lengths.view(b, 1, 1, 1)) & (torch.arange(c).view(1, 1, 1, c) < type_counts.view(b, 1, 1, 1))
+    bi, si, ki, ci = torch.nonzero((probs > threshold) & valid, as_tuple=True)
+    return Candidates(bi.numpy(), si.numpy(), (si + ki).numpy(), ci.numpy(), probs[bi, si, ki, ci].numpy())
+
+
+def token_candidates(
+    logits: torch.Tensor, word_lengths: torch.Tensor, type_counts: torch.Tensor, threshold: float
+) -> Candidates:
+    """(B, W, C, 3) start/end/inside logits -> candidate spans.
+
+    A span [s, e] of type c is a candidate when start(s) and end(e) exceed the threshold and
+    no inside score in [s, e] falls below it; its score is the least of all those scores.
+    """
+    probs = torch.sigmoid(logits.float())
+    rows: list[list[np.ndarray]] = [[], [], [], [], []]
+    for b in range(probs.size(0)):
+        n, c = int(word_lengths[b]), int(type_counts[b])
+        start, end, inside = probs[b, :n, :c].unbind(-1)  # (n, C) each
+        is_start, is_end = start > threshold, end > threshold
+        starts = torch.nonzero(is_start.any(-1), as_tuple=True)[0]
+        if starts.numel() == 0 or not bool(is_end.any()):
+            continue
+        pos = torch.arange(n)
+        # running[i, e, c] = min(inside[starts[i]..e, c]), +inf before the start
+        before = pos.view(1, n, 1) < starts.view(-1, 1, 1)
+        running = inside.unsqueeze(0).masked_fill(before, float("inf")).cummin(dim=1).values
+        score = torch.minimum(torch.minimum(running, start[starts].unsqueeze(1)), end.unsqueeze(0))
+        ok = is_start[starts].unsqueeze(1) & is_end.unsqueeze(0) & ~before & (running >= threshold)
+        # enumerate as (start, type, end)
+        si, ci, ei = torch.nonzero(ok.permute(0, 2, 1), as_tuple=True)
+        for out, values in zip(rows, (torch.full_like(si, b), starts[si], ei, ci, score[si, ei, ci]), strict=True):
+            out.append(values.numpy())
+    return Candidates.from_lists(*rows)
+
+
+def select(
+    start: np.ndarray, end: np.ndarray, label: np.ndarray, score: np.ndarray, flat: bool, multi_label: bool
+) -> np.ndarray:
+    """Indices of the spans kept by the greedy choice, ordered by start (equal starts: best first)."""
+    if len(score) == 0:
+        return np.zeros(0, np.int64)
+    order = np.lexsort((label, end, start, -score))
+    kept = _select_flat(start, end, order, multi_label) if flat else _select_nested(start, end, order, multi_label)
+    kept = np.asarray(kept, dtype=np.int64)
+    return kept[np.argsort(start[kept], kind="stable")]
+
+
+def _select_flat(start: np.ndarray, end: np.ndarray, order: np.ndarray, multi_label: bool) -> list[int]:
+    taken = bytearray(int(end.max()) + 2)
+    kept_spans: set[tuple[int, int]] = set()
+    kept: list[int] = []
+    starts, ends = start.tolist(), end.tolist()
+    for i in order.tolist():
+        s, e = starts[i], ends[i]
+        if any(taken[s : e + 1]) and not (multi_label and (s, e) in kept_spans):
+            continue
+        taken[s : e + 1] = b"\x01" * (e - s + 1)
+        kept_spans.add((s, e))
+        kept.append(i)
+    return kept
+
+
+def _select_nested(start: np.ndarray, end: np.ndarray, order: np.ndarray, multi_label: bool) -> list[int]:
+    sel_s = np.empty(len(order), np.int64)
+    sel_e = np.empty(len(order), np.int64)
+    kept: list[int] = []
+    for i in order.tolist():
+        s, e = start[i], end[i]
+        a, b = sel_s[: len(kept)], sel_e[: len(kept)]
+        same = (a == s) & (b == e)
+        partial = ((a < s) & (s <= b) & (b < e)) | ((s < a) & (a <= e) & (e < b))
+        if partial.any() or (not multi_label and same.any()):
+            continue
+        sel_s[len(kept)], sel_e[len(kept)] = s, e
+        kept.append(i)
+    return kept

@@ -1,0 +1,63 @@
+"""Scoring heads: span × type logits (GLiNER span level) or start/end/inside per word × type."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import mlp
+
+
+class SpanHead(nn.Module):
+    """GLiNER's "markerV0": project start and end words, concatenate, project again; then
+    score every span of width 1..max_width against every type vector by a dot product.
+    The type vector is an FFN over the [ENT] output."""
+
+    def __init__(self, hidden_size: int, max_width: int, dropout: float):
+        super().__init__()
+        self.max_width = max_width
+        self.start = mlp(hidden_size, dropout)
+        self.end = mlp(hidden_size, dropout)
+        self.out = mlp(hidden_size * 2, dropout, hidden_size)
+        self.type_proj = mlp(hidden_size, dropout)
+
+    def span_vectors(self, words: torch.Tensor) -> torch.Tensor:
+        """(B, W, D) word vectors -> (B, W, K, D) vectors of the spans [i, i + k]."""
+        b, w, d = words.shape
+        start = self.start(words)
+        end = self.end(words)
+        ends = torch.arange(w, device=words.device)[:, None] + torch.arange(self.max_width, device=words.device)
+        ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
+        end_rep = end[:, ends]  # (B, W, K, D)
+        pair = torch.cat([start.unsqueeze(2).expand(-1, -1, self.max_width, -1), end_rep], dim=-1).relu()
+        return self.out(pair)
+
+    def forward(self, words: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """-> (B, W, K, C) logits."""
+        return torch.einsum("bwkd,bcd->bwkc", self.span_vectors(words), self.type_proj(types))
+
+
+class TokenHead(nn.Module):
+    """GLiNER multi-task's scorer: for each word and type, start, end and inside logits
+    from [word, type, word ⊙ type] projections."""
+
+    def __init__(self, hidden_size: int, dropout: float):
+        super().__init__()
+        self.proj_token = nn.Linear(hidden_size, hidden_size * 2)
+        self.proj_label = nn.Linear(hidden_size, hidden_size * 2)
+        self.out_mlp = nn.Sequential(
+            nn.Linear(hidden_size * 3, hidden_size * 4),
+            nn.Dropout(dropout),
+            nn.ReLU(),
+            nn.Linear(hidden_size * 4, 3),
+        )
+
+    def forward(self, words: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
+        """-> (B, W, C, 3) logits: start, end, inside."""
+        b, w, d = words.shape
+        c = types.size(1)
+        tok = self.proj_token(words).view(b, w, 1, 2, d)
+        lab = self.proj_label(types).view(b, 1, c, 2, d)
+        tok0, tok1 = tok[..., 0, :].expand(-1, -1, c, -1), tok[..., 1, :]
+        lab0, lab1 = lab[..., 0, :].expand(-1, w, -1, -1), lab[..., 1, :]
+        return self.out_mlp(torch.cat([tok0, lab0, tok1 * lab1], dim=-1))

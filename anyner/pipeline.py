@@ -1,0 +1,132 @@
+"""The inference path: texts -> words -> windows × label groups -> batches -> model ->
+candidates -> greedy choice -> entities with character offsets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import Architecture
+from .decode import Candidates, select, span_candidates, token_candidates
+from .model.model import NERModel
+from .text.labels import LabelSet
+from .text.prompt import MAX_WORD_TOKENS, EncoderInput, PromptBuilder
+from .text.windows import Window, plan_windows
+from .text.words import Words, split_words
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One encoder pass: a window of one document with one group of its labels."""
+
+    doc: int
+    window: Window
+    labels: list[int]  # indices into the document's LabelSet
+    inputs: EncoderInput
+
+
+@dataclass
+class DocResult:
+    words: Words
+    start: list[np.ndarray]
+    end: list[np.ndarray]
+    label: list[np.ndarray]
+    score: list[np.ndarray]
+
+
+class Predictor:
+    def __init__(self, model: NERModel, builder: PromptBuilder, pad_id: int):
+        self.model = model
+        self.builder = builder
+        self.pad_id = pad_id
+        config = model.config
+        self.find = span_candidates if config.architecture is Architecture.SPAN else token_candidates
+
+    def plan(self, doc: int, words: Words, labels: LabelSet) -> list[Pass]:
+        cfg = self.model.config
+        groups = self.builder.group_labels(labels.prompts)
+        prompt_len = max(self.builder.prompt_length([labels.prompts[i] for i in g]) for g in groups)
+        text_budget = self.builder.max_tokens - self.builder.special_count - prompt_len
+        tokens = self.builder.encode_words(words.words, min(MAX_WORD_TOKENS, text_budget))
+        windows = plan_windows(tokens.counts.tolist(), text_budget, cfg.max_words, cfg.window_overlap)
+        return [
+            Pass(doc, w, g, self.builder.build(tokens, w.start, w.end, [labels.prompts[i] for i in g]))
+            for w in windows
+            for g in groups
+        ]
+
+    def collate(self, passes: Sequence[Pass]) -> dict[str, torch.Tensor]:
+        n = len(passes)
+        t = max(len(p.inputs.input_ids) for p in passes)
+        w = max(len(p.inputs.word_positions) for p in passes)
+        c = max(len(p.inputs.type_positions) for p in passes)
+        input_ids = torch.full((n, t), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((n, t), dtype=torch.long)
+        word_pos = torch.zeros((n, w), dtype=torch.long)
+        type_pos = torch.zeros((n, c), dtype=torch.long)
+        for i, p in enumerate(passes):
+            ids = p.inputs.input_ids
+            input_ids[i, : len(ids)] = torch.tensor(ids)
+            attention[i, : len(ids)] = 1
+            word_pos[i, : len(p.inputs.word_positions)] = torch.tensor(p.inputs.word_positions)
+            type_pos[i, : len(p.inputs.type_positions)] = torch.tensor(p.inputs.type_positions)
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention,
+            "word_positions": word_pos,
+            "word_lengths": torch.tensor([len(p.inputs.word_positions) for p in passes]),
+            "type_positions": type_pos,
+            "type_counts": torch.tensor([len(p.inputs.type_positions) for p in passes]),
+        }
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        texts: Sequence[str],
+        labelsets: Sequence[LabelSet],
+        threshold: float,
+        flat_ner: bool,
+        multi_label: bool,
+        batch_size: int,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> list[list[dict]]:
+        self.model.eval()
+        docs = [DocResult(split_words(text), [], [], [], []) for text in texts]
+        passes = [p for i, d in enumerate(docs) if len(d.words) for p in self.plan(i, d.words, labelsets[i])]
+        passes.sort(key=lambda p: len(p.inputs.input_ids))  # similar lengths together: less padding
+        for lo in range(0, len(passes), batch_size):
+            batch = passes[lo : lo + batch_size]
+            tensors = self.collate(batch)
+            type_counts = tensors.pop("type_counts")
+            logits = self.model(**tensors)
+            self._collect(docs, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
+            if on_batch is not None:
+                on_batch(len(batch))
+        return [self._entities(text, doc, labelsets[i], flat_ner, multi_label) for i, (text, doc) in enumerate(zip(texts, docs, strict=True))]
+
+    @staticmethod
+    def _collect(docs: list[DocResult], batch: Sequence[Pass], cand: Candidates) -> None:
+        for i, p in enumerate(batch):
+            rows = cand.item == i
+            start = cand.start[rows] + p.window.start
+            # keep only spans starting where this window owns the text: each span once
+            own = (start >= p.window.own_start) & (start < p.window.own_end)
+            doc = docs[p.doc]
+            doc.start.append(start[own])
+            doc.end.append(cand.end[rows][own] + p.window.start)
+            doc.label.append(np.asarray(p.labels, dtype=np.int64)[cand.type[rows][own]])
+            doc.score.append(cand.score[rows][own])
+
+    @staticmethod
+    def _entities(text: str, doc: DocResult, labels: LabelSet, flat_ner: bool, multi_label: bool) -> list[dict]:
+        if not doc.start:
+            return []
+        start, end, label, score = (np.concatenate(x) for x in (doc.start, doc.end, doc.label, doc.score))
+        entities = []
+        for i in select(start, end, label, score, flat_ner, multi_label).tolist():
+            s, e = doc.words.starts[start[i]], doc.words.ends[end[i]]
+            entities.append({"start": s, "end": e, "text": text[s:e], "label": labels.names[label[i]], "score": float(score[i])})
+        return entities

@@ -1,0 +1,1 @@
+"""Text handling: words with character offsets, windows over long texts, labels and prompts."""
