@@ -30,8 +30,9 @@ class AnyNER:
         self.model = model
         self.tokenizer = tokenizer
         self.config: ModelConfig = model.config
-        builder = PromptBuilder(tokenizer.backend_tokenizer, self.config.ent_token, self.config.sep_token,
-                                self._max_tokens())
+        builder = PromptBuilder(
+            tokenizer.backend_tokenizer, self.config.ent_token, self.config.sep_token, self._max_tokens()
+        )
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._predictor = Predictor(model, builder, pad_id)
 
@@ -63,7 +64,9 @@ class AnyNER:
         try:
             backbone = build_backbone(config.encoder)
         except (ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(f"{folder}: cannot rebuild the encoder from its saved config: {exc}") from exc
+            raise CheckpointError(
+                f"{folder}: cannot rebuild the encoder from its saved config: {exc}"
+            ) from exc
         model = NERModel(config, backbone)
         load_strict(model, state, folder)
         return cls(model.eval(), tokenizer)
@@ -76,19 +79,28 @@ class AnyNER:
 
         encoder, tokenizer = load_backbone(str(backbone))
         cfg = ModelConfig(**{"hidden_size": encoder.config.hidden_size, **config, "backbone": str(backbone)})
-        tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in (cfg.ent_token, cfg.sep_token)])
+        tokenizer.add_tokens(
+            [AddedToken(t, special=True, normalized=False) for t in (cfg.ent_token, cfg.sep_token)]
+        )
         encoder.resize_token_embeddings(len(tokenizer))
         cfg = ModelConfig(**{**cfg.to_dict(), "encoder": encoder.config.to_dict()})
         return cls(NERModel(cfg, encoder), tokenizer)
 
     def save(self, path: str | Path) -> None:
         """Write a folder that :func:`anyner.load` reads back (safetensors weights)."""
-        config = ModelConfig(**{**self.config.to_dict(), "encoder": self.model.encoder.model.config.to_dict()})
+        config = ModelConfig(
+            **{**self.config.to_dict(), "encoder": self.model.encoder.model.config.to_dict()}
+        )
         write_native(Path(path), config, self.model.state_dict(), self.tokenizer)
 
     # -- prediction -------------------------------------------------------------------
     def predict_entities(
-        self, text: str, labels: LabelsArg, threshold: float = 0.5, flat_ner: bool = True, multi_label: bool = False
+        self,
+        text: str,
+        labels: LabelsArg,
+        threshold: float = 0.5,
+        flat_ner: bool = True,
+        multi_label: bool = False,
     ) -> list[dict]:
         """Entities in ``text`` as ``{"start", "end", "text", "label", "score"}`` dicts, with
         character offsets (end exclusive) into ``text``."""
@@ -116,7 +128,9 @@ class AnyNER:
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
         labelsets = self._labelsets(texts, labels)
         with torch.inference_mode():
-            return self._predictor.predict(texts, labelsets, threshold, flat_ner, multi_label, batch_size, on_batch)
+            return self._predictor.predict(
+                texts, labelsets, threshold, flat_ner, multi_label, batch_size, on_batch
+            )
 
     @staticmethod
     def _labelsets(texts: list[str], labels) -> list[LabelSet]:
@@ -129,9 +143,12 @@ class AnyNER:
         if not per_text:
             return [parse_labels(labels)] * len(texts)
         if len(labels) != len(texts):
-            raise InputError(f"got {len(labels)} label lists for {len(texts)} texts: give one list per text, or one shared list")
+            raise InputError(
+                f"got {len(labels)} label lists for {len(texts)} texts: "
+                "give one list per text, or one shared list"
+            )
         return [parse_labels(x) for x in labels]
 
     def __repr__(self) -> str:
         c = self.config
-        return f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r}, hidden_size={c.hidden_size})"
+        return f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r})"

@@ -54,7 +54,9 @@ class ModelConfig:
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
-            raise ValueError(f"invalid model config value(s): {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+            raise ValueError(
+                f"invalid model config value(s): {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}"
+            )
         if self.ent_token == self.sep_token:
             raise ValueError("ent_token and sep_token must differ")
 

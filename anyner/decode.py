@@ -29,9 +29,14 @@ class Candidates:
 
     @staticmethod
     def from_lists(item, start, end, type_, score) -> Candidates:
-        cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))  # noqa: E731
-        return Candidates(cat(item, np.int64), cat(start, np.int64), cat(end, np.int64), cat(type_, np.int64),
-                          cat(score, np.float32))
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        return Candidates(
+            cat(item, np.int64),
+            cat(start, np.int64),
+            cat(end, np.int64),
+            cat(type_, np.int64),
+            cat(score, np.float32),
+        )
 
 
 def span_candidates(
@@ -42,7 +47,9 @@ def span_candidates(
     probs = torch.sigmoid(logits.float())
     starts = torch.arange(w).view(1, w, 1, 1)
     widths = torch.arange(k).view(1, 1, k, 1)
-    valid = (starts + widths < word_lengths.view(b, 1, 1, 1)) & (torch.arange(c).view(1, 1, 1, c) < type_counts.view(b, 1, 1, 1))
+    valid = (starts + widths < word_lengths.view(b, 1, 1, 1)) & (
+        torch.arange(c).view(1, 1, 1, c) < type_counts.view(b, 1, 1, 1)
+    )
     bi, si, ki, ci = torch.nonzero((probs > threshold) & valid, as_tuple=True)
     return Candidates(bi.numpy(), si.numpy(), (si + ki).numpy(), ci.numpy(), probs[bi, si, ki, ci].numpy())
 
@@ -72,7 +79,9 @@ def token_candidates(
         ok = is_start[starts].unsqueeze(1) & is_end.unsqueeze(0) & ~before & (running >= threshold)
         # enumerate as (start, type, end)
         si, ci, ei = torch.nonzero(ok.permute(0, 2, 1), as_tuple=True)
-        for out, values in zip(rows, (torch.full_like(si, b), starts[si], ei, ci, score[si, ei, ci]), strict=True):
+        for out, values in zip(
+            rows, (torch.full_like(si, b), starts[si], ei, ci, score[si, ei, ci]), strict=True
+        ):
             out.append(values.numpy())
     return Candidates.from_lists(*rows)
 
@@ -84,7 +93,11 @@ def select(
     if len(score) == 0:
         return np.zeros(0, np.int64)
     order = np.lexsort((label, end, start, -score))
-    kept = _select_flat(start, end, order, multi_label) if flat else _select_nested(start, end, order, multi_label)
+    kept = (
+        _select_flat(start, end, order, multi_label)
+        if flat
+        else _select_nested(start, end, order, multi_label)
+    )
     kept = np.asarray(kept, dtype=np.int64)
     return kept[np.argsort(start[kept], kind="stable")]
 

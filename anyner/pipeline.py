@@ -105,7 +105,10 @@ class Predictor:
             self._collect(docs, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
             if on_batch is not None:
                 on_batch(len(batch))
-        return [self._entities(text, doc, labelsets[i], flat_ner, multi_label) for i, (text, doc) in enumerate(zip(texts, docs, strict=True))]
+        return [
+            self._entities(text, doc, labelsets[i], flat_ner, multi_label)
+            for i, (text, doc) in enumerate(zip(texts, docs, strict=True))
+        ]
 
     @staticmethod
     def _collect(docs: list[DocResult], batch: Sequence[Pass], cand: Candidates) -> None:
@@ -121,12 +124,22 @@ class Predictor:
             doc.score.append(cand.score[rows][own])
 
     @staticmethod
-    def _entities(text: str, doc: DocResult, labels: LabelSet, flat_ner: bool, multi_label: bool) -> list[dict]:
+    def _entities(
+        text: str, doc: DocResult, labels: LabelSet, flat_ner: bool, multi_label: bool
+    ) -> list[dict]:
         if not doc.start:
             return []
         start, end, label, score = (np.concatenate(x) for x in (doc.start, doc.end, doc.label, doc.score))
         entities = []
         for i in select(start, end, label, score, flat_ner, multi_label).tolist():
             s, e = doc.words.starts[start[i]], doc.words.ends[end[i]]
-            entities.append({"start": s, "end": e, "text": text[s:e], "label": labels.names[label[i]], "score": float(score[i])})
+            entities.append(
+                {
+                    "start": s,
+                    "end": e,
+                    "text": text[s:e],
+                    "label": labels.names[label[i]],
+                    "score": float(score[i]),
+                }
+            )
         return entities

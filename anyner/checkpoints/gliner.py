@@ -66,7 +66,9 @@ def read_gliner(folder: Path):
         raise CheckpointError(f"{folder / CONFIG_FILE} is not valid JSON: {exc}") from exc
     problems = _unsupported(cfg)
     if problems:
-        raise CheckpointError(f"{folder}: this gliner checkpoint uses features anyner does not load: {'; '.join(problems)}")
+        raise CheckpointError(
+            f"{folder}: this gliner checkpoint uses features anyner does not load: {'; '.join(problems)}"
+        )
     encoder = cfg.get("encoder_config")
     if not encoder:
         raise CheckpointError(
@@ -85,7 +87,9 @@ def read_gliner(folder: Path):
         backbone=cfg.get("model_name", ""),
         encoder=encoder,
     )
-    weights = next((folder / n for n in ("model.safetensors", "pytorch_model.bin") if (folder / n).is_file()), None)
+    weights = next(
+        (folder / n for n in ("model.safetensors", "pytorch_model.bin") if (folder / n).is_file()), None
+    )
     if weights is None:
         raise CheckpointError(f"{folder} has neither model.safetensors nor pytorch_model.bin")
     state = rename_state_dict(read_state_dict(weights), weights)
@@ -95,7 +99,9 @@ def read_gliner(folder: Path):
         raise CheckpointError(f"cannot load the tokenizer files in {folder}: {exc}") from exc
     index = cfg.get("class_token_index")
     if index is not None and tokenizer.convert_tokens_to_ids(config.ent_token) != index:
-        raise CheckpointError(f"{folder}: the tokenizer's id for {config.ent_token!r} is not class_token_index {index}")
+        raise CheckpointError(
+            f"{folder}: the tokenizer's id for {config.ent_token!r} is not class_token_index {index}"
+        )
     return config, state, tokenizer
 
 

@@ -49,7 +49,9 @@ def write_native(folder: Path, config: ModelConfig, state: dict, tokenizer) -> N
     try:
         tokenizer.save_pretrained(str(tmp))
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / WEIGHTS_FILE))
-        (tmp / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8")
+        (tmp / CONFIG_FILE).write_text(
+            json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8"
+        )
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)

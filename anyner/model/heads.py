@@ -23,10 +23,12 @@ class SpanHead(nn.Module):
 
     def span_vectors(self, words: torch.Tensor) -> torch.Tensor:
         """(B, W, D) word vectors -> (B, W, K, D) vectors of the spans [i, i + k]."""
-        b, w, d = words.shape
+        _b, w, _d = words.shape
         start = self.start(words)
         end = self.end(words)
-        ends = torch.arange(w, device=words.device)[:, None] + torch.arange(self.max_width, device=words.device)
+        ends = torch.arange(w, device=words.device)[:, None] + torch.arange(
+            self.max_width, device=words.device
+        )
         ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
         end_rep = end[:, ends]  # (B, W, K, D)
         pair = torch.cat([start.unsqueeze(2).expand(-1, -1, self.max_width, -1), end_rep], dim=-1).relu()

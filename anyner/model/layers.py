@@ -10,7 +10,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 def mlp(in_dim: int, dropout: float, out_dim: int | None = None) -> nn.Sequential:
     """GLiNER's projection: expand 4x, ReLU, dropout, project back."""
     out_dim = in_dim if out_dim is None else out_dim
-    return nn.Sequential(nn.Linear(in_dim, out_dim * 4), nn.ReLU(), nn.Dropout(dropout), nn.Linear(out_dim * 4, out_dim))
+    return nn.Sequential(
+        nn.Linear(in_dim, out_dim * 4), nn.ReLU(), nn.Dropout(dropout), nn.Linear(out_dim * 4, out_dim)
+    )
 
 
 class BiLSTM(nn.Module):
@@ -18,7 +20,9 @@ class BiLSTM(nn.Module):
 
     def __init__(self, hidden_size: int, num_layers: int):
         super().__init__()
-        self.lstm = nn.LSTM(hidden_size, hidden_size // 2, num_layers=num_layers, bidirectional=True, batch_first=True)
+        self.lstm = nn.LSTM(
+            hidden_size, hidden_size // 2, num_layers=num_layers, bidirectional=True, batch_first=True
+        )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)

@@ -22,16 +22,22 @@ class LabelSet:
 
 def parse_labels(labels: LabelsArg) -> LabelSet:
     if isinstance(labels, str):
-        raise InputError(f"labels must be a list of strings, not the string {labels!r}; did you mean [{labels!r}]?")
+        raise InputError(
+            f"labels must be a list of strings, not the string {labels!r}; did you mean [{labels!r}]?"
+        )
     if isinstance(labels, Mapping):
         names, prompts = list(labels.keys()), list(labels.values())
         for name, prompt in zip(names, prompts, strict=True):
             if not isinstance(prompt, str) or not prompt.strip():
-                raise InputError(f"the description of label {name!r} must be a non-empty string, got {prompt!r}")
+                raise InputError(
+                    f"the description of label {name!r} must be a non-empty string, got {prompt!r}"
+                )
     elif isinstance(labels, Sequence):
         names = prompts = list(labels)
     else:
-        raise InputError(f"labels must be a list of strings or a {{label: description}} dict, got {type(labels).__name__}")
+        raise InputError(
+            f"labels must be a list of strings or a {{label: description}} dict, got {type(labels).__name__}"
+        )
     if not names:
         raise InputError("labels is empty: give at least one entity type, e.g. ['person']")
     seen: set[str] = set()

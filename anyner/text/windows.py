@@ -20,9 +20,7 @@ class Window:
     own_end: int
 
 
-def plan_windows(
-    token_counts: Sequence[int], max_tokens: int, max_words: int, overlap: int
-) -> list[Window]:
+def plan_windows(token_counts: Sequence[int], max_tokens: int, max_words: int, overlap: int) -> list[Window]:
     """Cover ``len(token_counts)`` words with windows of at most ``max_tokens`` sub-tokens
     and ``max_words`` words. Every single word must fit in ``max_tokens`` on its own."""
     n = len(token_counts)

@@ -1,0 +1,93 @@
+"""Read the CLI's input as a stream of records: plain text (one text per line) or JSONL.
+
+Files are read as bytes, one line at a time, and each line is decoded on its own: memory stays
+flat on big files, only ``\\n`` ends a record (``str.splitlines`` would also split on form feeds
+and U+2028, shifting the output against the input), and a decoding error can name its line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from .errors import InputError
+
+STDIN = "-"
+
+
+class Format(str, Enum):
+    auto = "auto"
+    text = "text"
+    jsonl = "jsonl"
+
+
+@dataclass(frozen=True)
+class Record:
+    id: Any  # the "id" given in JSONL, else the 1-based line number
+    text: str
+
+
+def display_name(path: str) -> str:
+    return "<stdin>" if path == STDIN else path
+
+
+def resolve_format(path: str, fmt: Format) -> Format:
+    if fmt is not Format.auto:
+        return fmt
+    return Format.jsonl if path.lower().endswith((".jsonl", ".ndjson")) else Format.text
+
+
+def open_input(path: str) -> BinaryIO:
+    """Open early, so a missing file fails before the model is loaded (seconds)."""
+    return sys.stdin.buffer if path == STDIN else open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def count_records(path: str, fmt: Format) -> int | None:
+    """Records in a regular file, for the progress bar's total; None for stdin, pipes, devices."""
+    if path == STDIN or not Path(path).is_file():
+        return None
+    with open(path, "rb") as f:
+        if fmt is Format.text:
+            return sum(1 for _ in f)
+        return sum(1 for line in f if line.strip())
+
+
+def read_records(stream: BinaryIO, name: str, fmt: Format) -> Iterator[Record]:
+    """Records in input order; ``fmt`` must be resolved (text or jsonl). Raises InputError
+    naming ``name`` and the line for undecodable bytes or malformed JSONL."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name} line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        if number == 1:
+            line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the text
+        line = line.removesuffix("\n").removesuffix("\r")
+        if fmt is Format.text:
+            yield Record(number, line)
+        elif line.strip():  # blank lines in JSONL carry nothing
+            yield _json_record(line, name, number)
+
+
+def _json_record(line: str, name: str, number: int) -> Record:
+    where = f"{name} line {number}"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise InputError(f"{where}: expected a JSON object with a \"text\" field, got {type(obj).__name__}")
+    text = obj.get("text")
+    if not isinstance(text, str):
+        got = "no \"text\" field" if "text" not in obj else f"\"text\" is {type(text).__name__}"
+        raise InputError(f"{where}: {got}; each line needs a string \"text\"")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800"-style escapes: lone surrogates no tokenizer can take
+        raise InputError(f"{where}: \"text\" has an unpaired surrogate at character {exc.start}") from exc
+    return Record(obj.get("id", number), text)

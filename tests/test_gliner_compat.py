@@ -1,0 +1,101 @@
+"""Checkpoints saved by the public gliner library load strictly and predict what gliner predicted."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+import anyner
+from anyner.errors import CheckpointError
+from anyner.text.words import split_words
+
+
+@pytest.mark.parametrize("name", ["span_tiny", "token_tiny"])
+def test_reproduces_gliner_predictions(name, gliner_fixtures):
+    folder = gliner_fixtures / name
+    model = anyner.load(folder)
+    reference = json.loads((folder / "reference.json").read_text())
+    assert reference["cases"]
+    for case in reference["cases"]:
+        got = model.batch_predict_entities(
+            case["texts"],
+            case["labels"],
+            threshold=case["threshold"],
+            flat_ner=case["flat_ner"],
+            multi_label=case["multi_label"],
+        )
+        for text, ours, theirs in zip(case["texts"], got, case["entities"], strict=True):
+            assert [(e["start"], e["end"], e["label"], e["text"]) for e in ours] == [
+                (e["start"], e["end"], e["label"], e["text"]) for e in theirs
+            ], (name, case["flat_ner"], case["multi_label"], text)
+            for a, b in zip(ours, theirs, strict=True):
+                assert abs(a["score"] - b["score"]) < 1e-4
+
+
+def _copy(fixtures, name, tmp_path):
+    dst = tmp_path / name
+    shutil.copytree(fixtures / name, dst)
+    dst.chmod(0o755)
+    for f in dst.iterdir():
+        f.chmod(0o644)
+    return dst
+
+
+def test_missing_weight_is_named(tmp_path, gliner_fixtures):
+    folder = _copy(gliner_fixtures, "span_tiny", tmp_path)
+    state = torch.load(folder / "pytorch_model.bin", weights_only=True)
+    del state["prompt_rep_layer.0.weight"]
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match=r"missing weight\(s\) head\.type_proj\.0\.weight"):
+        anyner.load(folder)
+
+
+def test_unknown_gliner_weight_is_named(tmp_path, gliner_fixtures):
+    folder = _copy(gliner_fixtures, "token_tiny", tmp_path)
+    state = torch.load(folder / "pytorch_model.bin", weights_only=True)
+    state["some_new_layer.weight"] = torch.zeros(2)
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match=r"some_new_layer\.weight"):
+        anyner.load(folder)
+
+
+def test_weight_of_other_architecture_is_unexpected(tmp_path, gliner_fixtures):
+    folder = _copy(gliner_fixtures, "span_tiny", tmp_path)
+    state = torch.load(folder / "pytorch_model.bin", weights_only=True)
+    state["scorer.proj_token.weight"] = torch.zeros(64, 32)
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.raises(CheckpointError, match=r"unexpected weight\(s\) head\.proj_token\.weight"):
+        anyner.load(folder)
+
+
+def test_corrupt_weights_file(tmp_path, gliner_fixtures):
+    folder = _copy(gliner_fixtures, "span_tiny", tmp_path)
+    data = (folder / "pytorch_model.bin").read_bytes()
+    (folder / "pytorch_model.bin").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="cannot read weights"):
+        anyner.load(folder)
+
+
+def test_unsupported_gliner_variant(tmp_path, gliner_fixtures):
+    folder = _copy(gliner_fixtures, "span_tiny", tmp_path)
+    cfg = json.loads((folder / "gliner_config.json").read_text())
+    cfg["span_mode"] = "markerV1"
+    (folder / "gliner_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="span_mode 'markerV1'"):
+        anyner.load(folder)
+
+
+def test_tokenizing_each_element_matches_the_hf_call(gliner_fixtures):
+    folder = gliner_fixtures / "span_tiny"
+    model = anyner.load(folder)
+    words = split_words("Zürich, São Paulo — naïve café; \u200b x").words
+    prompt = ["<<ENT>>", "person", "<<ENT>>", "drug dosage", "<<SEP>>"]
+    expected = model.tokenizer(prompt + words, is_split_into_words=True)["input_ids"]
+    builder = model._predictor.builder
+    doc = builder.encode_words(words)
+    built = builder.build(doc, 0, len(words), ["person", "drug dosage"])
+    # anyner gives the zero-width space (no sub-tokens from this tokenizer) an [UNK] so it keeps a vector
+    unk = builder.unk_id
+    assert [i for i in built.input_ids if i != unk] == [i for i in expected if i != unk]
+    assert len(built.word_positions) == len(words)
