@@ -51,7 +51,10 @@ class AnyNER:
     def from_pretrained(cls, path: str | Path) -> AnyNER:
         folder = Path(path)
         if not folder.is_dir():
-            raise CheckpointError(f"model folder {str(path)!r} does not exist")
+            raise CheckpointError(
+                f"model folder {str(path)!r} does not exist; anyner loads local folders (for a model on "
+                "the Hugging Face hub, download it first: huggingface-cli download NAME --local-dir DIR)"
+            )
         if is_native(folder):
             config, state, tokenizer = read_native(folder)
         elif is_gliner(folder):

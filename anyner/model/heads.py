@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .layers import mlp
@@ -11,7 +12,13 @@ from .layers import mlp
 class SpanHead(nn.Module):
     """GLiNER's "markerV0": project start and end words, concatenate, project again; then
     score every span of width 1..max_width against every type vector by a dot product.
-    The type vector is an FFN over the [ENT] output."""
+    The type vector is an FFN over the [ENT] output.
+
+    Computed in a factored but equal form: ReLU of a concatenation is the concatenation of
+    ReLUs, so the first layer of ``out`` splits into a start half and an end half applied
+    once per word; and ``out``'s last layer is linear, so it moves onto the (few) type
+    vectors. Per span and type only a ReLU and a dot product remain.
+    """
 
     def __init__(self, hidden_size: int, max_width: int, dropout: float):
         super().__init__()
@@ -21,22 +28,19 @@ class SpanHead(nn.Module):
         self.out = mlp(hidden_size * 2, dropout, hidden_size)
         self.type_proj = mlp(hidden_size, dropout)
 
-    def span_vectors(self, words: torch.Tensor) -> torch.Tensor:
-        """(B, W, D) word vectors -> (B, W, K, D) vectors of the spans [i, i + k]."""
-        _b, w, _d = words.shape
-        start = self.start(words)
-        end = self.end(words)
-        ends = torch.arange(w, device=words.device)[:, None] + torch.arange(
-            self.max_width, device=words.device
-        )
-        ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
-        end_rep = end[:, ends]  # (B, W, K, D)
-        pair = torch.cat([start.unsqueeze(2).expand(-1, -1, self.max_width, -1), end_rep], dim=-1).relu()
-        return self.out(pair)
-
     def forward(self, words: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
-        """-> (B, W, K, C) logits."""
-        return torch.einsum("bwkd,bcd->bwkc", self.span_vectors(words), self.type_proj(types))
+        """(B, W, D) words, (B, C, D) types -> (B, W, K, C) logits."""
+        w, d = words.size(1), words.size(2)
+        first, _, drop, last = self.out
+        start = F.linear(self.start(words).relu(), first.weight[:, :d], first.bias)  # (B, W, 4D)
+        end = F.linear(self.end(words).relu(), first.weight[:, d:])
+        device = words.device
+        ends = torch.arange(w, device=device)[:, None] + torch.arange(self.max_width, device=device)
+        ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
+        hidden = drop((start.unsqueeze(2) + end[:, ends]).relu())  # (B, W, K, 4D)
+        types = self.type_proj(types)
+        logits = torch.einsum("bwkh,bch->bwkc", hidden, types @ last.weight)
+        return logits + (types @ last.bias)[:, None, None, :]
 
 
 class TokenHead(nn.Module):
