@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -117,7 +117,6 @@ class AnyNER:
         flat_ner: bool = True,
         multi_label: bool = False,
         batch_size: int = 8,
-        on_batch: Callable[[int], None] | None = None,
     ) -> list[list[dict]]:
         """Entities for each text. ``labels`` is shared by all texts, or one list per text."""
         if isinstance(texts, str):
@@ -132,7 +131,7 @@ class AnyNER:
         labelsets = self._labelsets(texts, labels)
         with torch.inference_mode():
             return self._predictor.predict(
-                texts, labelsets, threshold, flat_ner, multi_label, batch_size, on_batch
+                texts, labelsets, threshold, flat_ner, multi_label, batch_size
             )
 
     @staticmethod

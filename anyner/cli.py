@@ -7,16 +7,17 @@ import json
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from itertools import islice
 from pathlib import Path
-from typing import Any, Optional, TextIO
+from typing import Annotated, Any, TextIO
 
 import typer
 
 from . import __version__
 from .errors import AnyNERError, InputError
-from .io_records import STDIN, Format, Record, count_records, display_name, open_input, read_records, resolve_format
+from .io_records import STDIN, Format, Record, count_records, display_name, open_input, read_records
+from .io_records import resolve_format as _resolve_format
 
 CHUNK = 64  # records read, predicted and written at a time: big inputs never sit in memory
 
@@ -35,10 +36,8 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except BrokenPipeError:  # `anyner extract ... | head`: the reader left, nothing to report
-        try:
+        with suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
-            pass
         raise typer.Exit(141) from None
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
@@ -61,55 +60,60 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+Opt = typer.Option
+
+
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: Annotated[
+        bool, Opt("--version", help="Show the version and exit.", callback=_version, is_eager=True)
+    ] = False,
 ) -> None:
     """Find entities of any type, named in plain words at run time."""
 
 
 @app.command()
 def extract(
-    text: Optional[str] = typer.Argument(None, help="The text to search; or use --input."),  # noqa: UP045 - typer reads it
-    labels: Optional[str] = typer.Option(None, "--labels", "-l", help="Entity types, comma-separated."),  # noqa: UP045
-    labels_file: Optional[Path] = typer.Option(  # noqa: UP045
-        None, "--labels-file", help="JSON file: a list of labels, or a {label: description} object."
-    ),
-    input: Optional[str] = typer.Option(  # noqa: UP045
-        None, "--input", "-i", help="File of texts: one per line, or JSONL with \"text\" (and \"id\"); '-' = stdin."
-    ),
-    fmt: Format = typer.Option(Format.auto, "--format", help="Input format; auto = jsonl for .jsonl/.ndjson files."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write JSONL here instead of stdout."),  # noqa: UP045
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model folder; default: the shipped model."),  # noqa: UP045
-    threshold: float = typer.Option(0.5, "--threshold", "-t", help="Minimum score, in [0, 1]."),
-    pretty: bool = typer.Option(False, "--pretty", help="Print a table per text instead of JSONL."),
-    nested: bool = typer.Option(False, "--nested", help="Allow entities inside other entities."),
-    multi_label: bool = typer.Option(False, "--multi-label", help="Allow one span to carry several labels."),
-    batch_size: int = typer.Option(8, "--batch-size", min=1, help="Encoder passes per forward call."),
+    text: Annotated[str | None, typer.Argument(help="The text to search; or use --input.")] = None,
+    labels: Annotated[str | None, Opt("--labels", "-l", help="Entity types, comma-separated.")] = None,
+    labels_file: Annotated[
+        Path | None, Opt("--labels-file", help="JSON: a list of labels or a {label: description} object.")
+    ] = None,
+    input_file: Annotated[
+        str | None, Opt("--input", "-i", help="Texts, one a line; or JSONL with \"text\", \"id\"; - = stdin.")
+    ] = None,
+    fmt: Annotated[Format, Opt("--format", help="auto: jsonl for *.jsonl/*.ndjson.")] = Format.auto,
+    output: Annotated[Path | None, Opt("--output", "-o", help="Write JSONL here instead of stdout.")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    threshold: Annotated[float, Opt("--threshold", "-t", help="Minimum score, in [0, 1].")] = 0.5,
+    pretty: Annotated[bool, Opt("--pretty", help="Print a table per text instead of JSONL.")] = False,
+    nested: Annotated[bool, Opt("--nested", help="Allow entities inside other entities.")] = False,
+    multi_label: Annotated[bool, Opt("--multi-label", help="Let one span carry several labels.")] = False,
+    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Encoder passes per forward call.")] = 8,
 ) -> None:
     """Find entities in TEXT or in each record of --input; write one JSON line per text."""
     with user_errors():
-        if (text is None) == (input is None):
+        if (text is None) == (input_file is None):
             raise InputError("give exactly one of TEXT or --input FILE")
         if pretty and output is not None:
             raise InputError("--pretty prints tables to the terminal; leave out --output, or --pretty")
         label_arg = _read_labels(labels, labels_file)
         _check_threshold(threshold)
-        stream = open_input(input) if input is not None else None  # fails fast, before the model loads
+        stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
             ner = _load_model(model)
-            options = dict(threshold=threshold, flat_ner=not nested, multi_label=multi_label, batch_size=batch_size)
+            options = {"threshold": threshold, "flat_ner": not nested, "multi_label": multi_label,
+                       "batch_size": batch_size}
             if stream is None:
                 records: Iterator[Record] = iter([Record(1, text or "")])
-                total = None
             else:
-                fmt = resolve_format(input, fmt)
-                records = read_records(stream, display_name(input), fmt)
-                total = count_records(input, fmt)
+                fmt = _resolve_format(input_file, fmt)
+                records = read_records(stream, display_name(input_file), fmt)
             with _open_output(output) as out:
                 chunks = _predict(ner, records, label_arg, options)
-                if stream is not None:
-                    chunks = _with_progress(chunks, total)
+                # a bar would tangle with results printed on the same terminal, so only for files and pipes
+                if stream is not None and (output is not None or not sys.stdout.isatty()):
+                    chunks = _with_progress(chunks, count_records(input_file, fmt))
                 for chunk in chunks:
                     for record, entities in chunk:
                         if pretty:
@@ -119,7 +123,7 @@ def extract(
                                                  ensure_ascii=False) + "\n")
                     out.flush()  # each chunk reaches the reader as soon as it is done
         finally:
-            if stream is not None and input != STDIN:
+            if stream is not None and input_file != STDIN:
                 stream.close()
 
 
@@ -142,7 +146,9 @@ def _read_labels(labels: str | None, labels_file: Path | None) -> list[str] | di
         except UnicodeDecodeError as exc:
             raise InputError(f"{labels_file}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
         if not isinstance(value, list | dict):
-            raise InputError(f"{labels_file}: expected a JSON list of labels or a {{label: description}} object")
+            kind = type(value).__name__
+            raise InputError(f"{labels_file}: expected a list of labels or a {{label: description}} object, "
+                             f"not {kind}")
     parse_labels(value)
     return value
 
@@ -172,7 +178,7 @@ def _open_output(output: Path | None) -> Iterator[TextIO]:
         yield f
 
 
-def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[list[tuple[Record, list[dict]]]]:
+def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[list[tuple[Record, list]]]:
     while chunk := list(islice(records, CHUNK)):
         results = ner.batch_predict_entities([r.text for r in chunk], labels, **options)
         yield list(zip(chunk, results, strict=True))
@@ -180,17 +186,21 @@ def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[
 
 def _with_progress(chunks: Iterator[list], total: int | None) -> Iterator[list]:
     """A transient bar on stderr, advanced per chunk; the total is known for regular files only."""
+    from rich import progress as rp
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    columns = [SpinnerColumn(), TextColumn("records"), MofNCompleteColumn() if total else TextColumn("{task.completed}"),
-               BarColumn(), TimeElapsedColumn(), TextColumn("{task.fields[rate]}")]
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    count = rp.MofNCompleteColumn() if total else rp.TextColumn("{task.completed}")
+    columns = [rp.SpinnerColumn(), rp.TextColumn("records"), count, rp.BarColumn(), rp.TimeElapsedColumn(),
+               rp.TextColumn("{task.fields[rate]}")]
+    console = Console(stderr=True)  # off when stderr is a log file: a bar there is only noise
+    with rp.Progress(*columns, console=console, transient=True, disable=not console.is_terminal,
+                     redirect_stdout=False) as progress:  # stdout carries the results, never the bar
         task = progress.add_task("extract", total=total, rate="")
         for chunk in chunks:
             yield chunk
+            progress.update(task, advance=len(chunk))
             speed = progress.tasks[0].speed
-            progress.update(task, advance=len(chunk), rate=f"{speed:.1f} records/s" if speed else "")
+            progress.update(task, rate=f"{speed:.1f} records/s" if speed else "")
 
 
 def _print_table(record: Record, entities: list[dict]) -> None:

@@ -44,7 +44,7 @@ def resolve_format(path: str, fmt: Format) -> Format:
 
 def open_input(path: str) -> BinaryIO:
     """Open early, so a missing file fails before the model is loaded (seconds)."""
-    return sys.stdin.buffer if path == STDIN else open(path, "rb")  # noqa: SIM115 - the caller closes it
+    return sys.stdin.buffer if path == STDIN else open(path, "rb")  # the caller closes it
 
 
 def count_records(path: str, fmt: Format) -> int | None:
@@ -64,7 +64,8 @@ def read_records(stream: BinaryIO, name: str, fmt: Format) -> Iterator[Record]:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InputError(f"{name} line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+            where = f"{name} line {number}"
+            raise InputError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
         if number == 1:
             line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the text
         line = line.removesuffix("\n").removesuffix("\r")

@@ -3,7 +3,7 @@ candidates -> greedy choice -> entities with character offsets."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +91,6 @@ class Predictor:
         flat_ner: bool,
         multi_label: bool,
         batch_size: int,
-        on_batch: Callable[[int], None] | None = None,
     ) -> list[list[dict]]:
         self.model.eval()
         docs = [DocResult(split_words(text), [], [], [], []) for text in texts]
@@ -103,8 +102,6 @@ class Predictor:
             type_counts = tensors.pop("type_counts")
             logits = self.model(**tensors)
             self._collect(docs, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
-            if on_batch is not None:
-                on_batch(len(batch))
         return [
             self._entities(text, doc, labelsets[i], flat_ner, multi_label)
             for i, (text, doc) in enumerate(zip(texts, docs, strict=True))

@@ -1,0 +1,67 @@
+"""Inference throughput on CPU: short sentences, shared labels, fixed batch size.
+
+    python benchmarks/speed.py --model all-MiniLM-L6-v2 --batch-size 8 --labels 4
+
+``--model`` is a model folder, or a backbone name (then the heads are untrained: the speed
+is the same, the entities are not meaningful). Sentences come from ../shared/data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+import anyner
+from anyner import AnyNER
+
+LABELS = ["person", "organization", "location", "date", "product", "event", "disease", "drug",
+          "money", "law", "language", "work of art", "facility", "nationality", "quantity", "time"]
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / "conll2003" / "test.jsonl"
+
+
+def sentences(path: Path, n: int) -> list[str]:
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            words = json.loads(line)["tokenized_text"]
+            if len(words) >= 8:
+                out.append(" ".join(words))
+            if len(out) == n:
+                break
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="all-MiniLM-L6-v2")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--labels", type=int, default=4)
+    ap.add_argument("--texts", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data", type=Path, default=DATA)
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    model = anyner.load(args.model) if Path(args.model).is_dir() else AnyNER.from_backbone(args.model)
+    texts = sentences(args.data, args.texts)
+    labels = LABELS[: args.labels]
+    model.batch_predict_entities(texts[:32], labels, batch_size=args.batch_size)  # warm-up
+    start = time.perf_counter()
+    model.batch_predict_entities(texts, labels, batch_size=args.batch_size)
+    seconds = time.perf_counter() - start
+    words = sum(len(t.split()) for t in texts)
+    print(json.dumps({
+        "model": args.model, "texts": len(texts), "mean_words": round(words / len(texts), 1),
+        "labels": len(labels), "batch_size": args.batch_size, "threads": args.threads,
+        "texts_per_s": round(len(texts) / seconds, 1), "words_per_s": round(words / seconds),
+        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
+    }))
+
+
+if __name__ == "__main__":
+    main()
