@@ -4,7 +4,7 @@ candidates -> greedy choice -> entities with character offsets."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -26,15 +26,6 @@ class Pass:
     window: Window
     labels: list[int]  # indices into the document's LabelSet
     inputs: EncoderInput
-
-
-@dataclass
-class DocResult:
-    words: Words
-    start: list[np.ndarray]
-    end: list[np.ndarray]
-    label: list[np.ndarray]
-    score: list[np.ndarray]
 
 
 class Predictor:
@@ -82,7 +73,6 @@ class Predictor:
             "type_counts": torch.tensor([len(p.inputs.type_positions) for p in passes]),
         }
 
-    @torch.inference_mode()
     def predict(
         self,
         texts: Sequence[str],
@@ -92,51 +82,82 @@ class Predictor:
         multi_label: bool,
         batch_size: int,
     ) -> list[list[dict]]:
+        """Entities with character offsets into each text."""
+        docs = [split_words(text) for text in texts]
+        spans = self.predict_words(docs, labelsets, threshold, flat_ner, multi_label, batch_size)
+        return [
+            [
+                {
+                    "start": (a := w.starts[s]),
+                    "end": (b := w.ends[e]),
+                    "text": text[a:b],
+                    "label": labels.names[c],
+                    "score": score,
+                }
+                for s, e, c, score in doc_spans
+            ]
+            for text, w, labels, doc_spans in zip(texts, docs, labelsets, spans, strict=True)
+        ]
+
+    @torch.inference_mode()
+    def predict_words(
+        self,
+        docs: Sequence[Words],
+        labelsets: Sequence[LabelSet],
+        threshold: float,
+        flat_ner: bool,
+        multi_label: bool,
+        batch_size: int,
+    ) -> list[list[tuple[int, int, int, float]]]:
+        """Spans as (first word, last word inclusive, label index, score), per document."""
+        was_training = self.model.training
         self.model.eval()
-        docs = [DocResult(split_words(text), [], [], [], []) for text in texts]
-        passes = [p for i, d in enumerate(docs) if len(d.words) for p in self.plan(i, d.words, labelsets[i])]
+        found = [_Found() for _ in docs]
+        passes = [p for i, d in enumerate(docs) if len(d) for p in self.plan(i, d, labelsets[i])]
         passes.sort(key=lambda p: len(p.inputs.input_ids))  # similar lengths together: less padding
         for lo in range(0, len(passes), batch_size):
             batch = passes[lo : lo + batch_size]
             tensors = self.collate(batch)
             type_counts = tensors.pop("type_counts")
             logits = self.model(**tensors)
-            self._collect(docs, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
-        return [
-            self._entities(text, doc, labelsets[i], flat_ner, multi_label)
-            for i, (text, doc) in enumerate(zip(texts, docs, strict=True))
-        ]
+            self._collect(found, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
+        self.model.train(was_training)
+        return [f.select(flat_ner, multi_label) for f in found]
 
     @staticmethod
-    def _collect(docs: list[DocResult], batch: Sequence[Pass], cand: Candidates) -> None:
+    def _collect(found: list[_Found], batch: Sequence[Pass], cand: Candidates) -> None:
         for i, p in enumerate(batch):
             rows = cand.item == i
             start = cand.start[rows] + p.window.start
             # keep only spans starting where this window owns the text: each span once
             own = (start >= p.window.own_start) & (start < p.window.own_end)
-            doc = docs[p.doc]
-            doc.start.append(start[own])
-            doc.end.append(cand.end[rows][own] + p.window.start)
-            doc.label.append(np.asarray(p.labels, dtype=np.int64)[cand.type[rows][own]])
-            doc.score.append(cand.score[rows][own])
+            f = found[p.doc]
+            f.start.append(start[own])
+            f.end.append(cand.end[rows][own] + p.window.start)
+            f.label.append(np.asarray(p.labels, dtype=np.int64)[cand.type[rows][own]])
+            f.score.append(cand.score[rows][own])
 
-    @staticmethod
-    def _entities(
-        text: str, doc: DocResult, labels: LabelSet, flat_ner: bool, multi_label: bool
-    ) -> list[dict]:
-        if not doc.start:
+
+@dataclass
+class _Found:
+    """Candidates of one document gathered over its passes."""
+
+    start: list[np.ndarray] = field(default_factory=list)
+    end: list[np.ndarray] = field(default_factory=list)
+    label: list[np.ndarray] = field(default_factory=list)
+    score: list[np.ndarray] = field(default_factory=list)
+
+    def select(self, flat_ner: bool, multi_label: bool) -> list[tuple[int, int, int, float]]:
+        if not self.start:
             return []
-        start, end, label, score = (np.concatenate(x) for x in (doc.start, doc.end, doc.label, doc.score))
-        entities = []
-        for i in select(start, end, label, score, flat_ner, multi_label).tolist():
-            s, e = doc.words.starts[start[i]], doc.words.ends[end[i]]
-            entities.append(
-                {
-                    "start": s,
-                    "end": e,
-                    "text": text[s:e],
-                    "label": labels.names[label[i]],
-                    "score": float(score[i]),
-                }
+        start, end, label, score = (np.concatenate(x) for x in (self.start, self.end, self.label, self.score))
+        keep = select(start, end, label, score, flat_ner, multi_label)
+        return list(
+            zip(
+                start[keep].tolist(),
+                end[keep].tolist(),
+                label[keep].tolist(),
+                score[keep].tolist(),
+                strict=True,
             )
-        return entities
+        )
