@@ -130,9 +130,7 @@ class AnyNER:
             raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
         labelsets = self._labelsets(texts, labels)
         with torch.inference_mode():
-            return self._predictor.predict(
-                texts, labelsets, threshold, flat_ner, multi_label, batch_size
-            )
+            return self._predictor.predict(texts, labelsets, threshold, flat_ner, multi_label, batch_size)
 
     @staticmethod
     def _labelsets(texts: list[str], labels) -> list[LabelSet]:

@@ -80,7 +80,7 @@ def extract(
         Path | None, Opt("--labels-file", help="JSON: a list of labels or a {label: description} object.")
     ] = None,
     input_file: Annotated[
-        str | None, Opt("--input", "-i", help="Texts, one a line; or JSONL with \"text\", \"id\"; - = stdin.")
+        str | None, Opt("--input", "-i", help='Texts, one a line; or JSONL with "text", "id"; - = stdin.')
     ] = None,
     fmt: Annotated[Format, Opt("--format", help="auto: jsonl for *.jsonl/*.ndjson.")] = Format.auto,
     output: Annotated[Path | None, Opt("--output", "-o", help="Write JSONL here instead of stdout.")] = None,
@@ -102,8 +102,12 @@ def extract(
         stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
             ner = _load_model(model)
-            options = {"threshold": threshold, "flat_ner": not nested, "multi_label": multi_label,
-                       "batch_size": batch_size}
+            options = {
+                "threshold": threshold,
+                "flat_ner": not nested,
+                "multi_label": multi_label,
+                "batch_size": batch_size,
+            }
             if stream is None:
                 records: Iterator[Record] = iter([Record(1, text or "")])
             else:
@@ -119,8 +123,13 @@ def extract(
                         if pretty:
                             _print_table(record, entities)
                         else:
-                            out.write(json.dumps({"id": record.id, "text": record.text, "entities": entities},
-                                                 ensure_ascii=False) + "\n")
+                            out.write(
+                                json.dumps(
+                                    {"id": record.id, "text": record.text, "entities": entities},
+                                    ensure_ascii=False,
+                                )
+                                + "\n"
+                            )
                     out.flush()  # each chunk reaches the reader as soon as it is done
         finally:
             if stream is not None and input_file != STDIN:
@@ -147,8 +156,9 @@ def _read_labels(labels: str | None, labels_file: Path | None) -> list[str] | di
             raise InputError(f"{labels_file}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
         if not isinstance(value, list | dict):
             kind = type(value).__name__
-            raise InputError(f"{labels_file}: expected a list of labels or a {{label: description}} object, "
-                             f"not {kind}")
+            raise InputError(
+                f"{labels_file}: expected a list of labels or a {{label: description}} object, not {kind}"
+            )
     parse_labels(value)
     return value
 
@@ -190,11 +200,18 @@ def _with_progress(chunks: Iterator[list], total: int | None) -> Iterator[list]:
     from rich.console import Console
 
     count = rp.MofNCompleteColumn() if total else rp.TextColumn("{task.completed}")
-    columns = [rp.SpinnerColumn(), rp.TextColumn("records"), count, rp.BarColumn(), rp.TimeElapsedColumn(),
-               rp.TextColumn("{task.fields[rate]}")]
+    columns = [
+        rp.SpinnerColumn(),
+        rp.TextColumn("records"),
+        count,
+        rp.BarColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TextColumn("{task.fields[rate]}"),
+    ]
     console = Console(stderr=True)  # off when stderr is a log file: a bar there is only noise
-    with rp.Progress(*columns, console=console, transient=True, disable=not console.is_terminal,
-                     redirect_stdout=False) as progress:  # stdout carries the results, never the bar
+    with rp.Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal, redirect_stdout=False
+    ) as progress:  # stdout carries the results, never the bar
         task = progress.add_task("extract", total=total, rate="")
         for chunk in chunks:
             yield chunk

@@ -82,13 +82,13 @@ def _json_record(line: str, name: str, number: int) -> Record:
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not valid JSON ({exc})") from exc
     if not isinstance(obj, dict):
-        raise InputError(f"{where}: expected a JSON object with a \"text\" field, got {type(obj).__name__}")
+        raise InputError(f'{where}: expected a JSON object with a "text" field, got {type(obj).__name__}')
     text = obj.get("text")
     if not isinstance(text, str):
-        got = "no \"text\" field" if "text" not in obj else f"\"text\" is {type(text).__name__}"
-        raise InputError(f"{where}: {got}; each line needs a string \"text\"")
+        got = 'no "text" field' if "text" not in obj else f'"text" is {type(text).__name__}'
+        raise InputError(f'{where}: {got}; each line needs a string "text"')
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # "\ud800"-style escapes: lone surrogates no tokenizer can take
-        raise InputError(f"{where}: \"text\" has an unpaired surrogate at character {exc.start}") from exc
+        raise InputError(f'{where}: "text" has an unpaired surrogate at character {exc.start}') from exc
     return Record(obj.get("id", number), text)

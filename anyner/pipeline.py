@@ -49,30 +49,6 @@ class Predictor:
             for g in groups
         ]
 
-    def collate(self, passes: Sequence[Pass]) -> dict[str, torch.Tensor]:
-        n = len(passes)
-        t = max(len(p.inputs.input_ids) for p in passes)
-        w = max(len(p.inputs.word_positions) for p in passes)
-        c = max(len(p.inputs.type_positions) for p in passes)
-        input_ids = torch.full((n, t), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((n, t), dtype=torch.long)
-        word_pos = torch.zeros((n, w), dtype=torch.long)
-        type_pos = torch.zeros((n, c), dtype=torch.long)
-        for i, p in enumerate(passes):
-            ids = p.inputs.input_ids
-            input_ids[i, : len(ids)] = torch.tensor(ids)
-            attention[i, : len(ids)] = 1
-            word_pos[i, : len(p.inputs.word_positions)] = torch.tensor(p.inputs.word_positions)
-            type_pos[i, : len(p.inputs.type_positions)] = torch.tensor(p.inputs.type_positions)
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention,
-            "word_positions": word_pos,
-            "word_lengths": torch.tensor([len(p.inputs.word_positions) for p in passes]),
-            "type_positions": type_pos,
-            "type_counts": torch.tensor([len(p.inputs.type_positions) for p in passes]),
-        }
-
     def predict(
         self,
         texts: Sequence[str],
@@ -117,7 +93,7 @@ class Predictor:
         passes.sort(key=lambda p: len(p.inputs.input_ids))  # similar lengths together: less padding
         for lo in range(0, len(passes), batch_size):
             batch = passes[lo : lo + batch_size]
-            tensors = self.collate(batch)
+            tensors = collate_inputs([p.inputs for p in batch], self.pad_id)
             type_counts = tensors.pop("type_counts")
             logits = self.model(**tensors)
             self._collect(found, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
@@ -161,3 +137,28 @@ class _Found:
                 strict=True,
             )
         )
+
+
+def collate_inputs(inputs: Sequence[EncoderInput], pad_id: int) -> dict[str, torch.Tensor]:
+    """Pad encoder passes into one batch of tensors."""
+    n = len(inputs)
+    t = max(len(x.input_ids) for x in inputs)
+    w = max(len(x.word_positions) for x in inputs)
+    c = max(len(x.type_positions) for x in inputs)
+    input_ids = torch.full((n, t), pad_id, dtype=torch.long)
+    attention = torch.zeros((n, t), dtype=torch.long)
+    word_pos = torch.zeros((n, w), dtype=torch.long)
+    type_pos = torch.zeros((n, c), dtype=torch.long)
+    for i, x in enumerate(inputs):
+        input_ids[i, : len(x.input_ids)] = torch.tensor(x.input_ids)
+        attention[i, : len(x.input_ids)] = 1
+        word_pos[i, : len(x.word_positions)] = torch.tensor(x.word_positions)
+        type_pos[i, : len(x.type_positions)] = torch.tensor(x.type_positions)
+    return {
+        "input_ids": input_ids,
+        "attention_mask": attention,
+        "word_positions": word_pos,
+        "word_lengths": torch.tensor([len(x.word_positions) for x in inputs]),
+        "type_positions": type_pos,
+        "type_counts": torch.tensor([len(x.type_positions) for x in inputs]),
+    }

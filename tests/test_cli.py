@@ -289,14 +289,22 @@ def test_console_script_end_to_end(model_dir, tmp_path):
     exe = Path(sys.executable).with_name("anyner")
     if not exe.exists():
         pytest.skip("the anyner console script is not installed next to this python")
-    ok = subprocess.run([exe, "extract", "--model", model_dir, "-l", "person", "-t", "0", TEXT],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [exe, "extract", "--model", model_dir, "-l", "person", "-t", "0", TEXT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     (record,) = [json.loads(line) for line in ok.stdout.splitlines()]
     assert record["text"] == TEXT and record["entities"]
     assert ok.stderr == ""  # no transformers chatter, no progress bar for a single TEXT
 
-    bad = subprocess.run([exe, "extract", "-l", "person", "--input", tmp_path / "missing.txt"],
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [exe, "extract", "-l", "person", "--input", tmp_path / "missing.txt"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1 and "missing.txt" in bad.stderr

@@ -32,12 +32,13 @@ class SpanHead(nn.Module):
         """(B, W, D) words, (B, C, D) types -> (B, W, K, C) logits."""
         w, d = words.size(1), words.size(2)
         first, _, drop, last = self.out
-        start = F.linear(self.start(words).relu(), first.weight[:, :d], first.bias)  # (B, W, 4D)
-        end = F.linear(self.end(words).relu(), first.weight[:, d:])
+        # dropout acts on the per-word halves: on the (B, W, K, 4D) sum it would cost K times more
+        start = drop(F.linear(self.start(words).relu(), first.weight[:, :d], first.bias))  # (B, W, 4D)
+        end = drop(F.linear(self.end(words).relu(), first.weight[:, d:]))
         device = words.device
         ends = torch.arange(w, device=device)[:, None] + torch.arange(self.max_width, device=device)
         ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
-        hidden = drop((start.unsqueeze(2) + end[:, ends]).relu())  # (B, W, K, 4D)
+        hidden = (start.unsqueeze(2) + end[:, ends]).relu()  # (B, W, K, 4D)
         types = self.type_proj(types)
         logits = torch.einsum("bwkh,bch->bwkc", hidden, types @ last.weight)
         return logits + (types @ last.bias)[:, None, None, :]

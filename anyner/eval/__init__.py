@@ -1,0 +1,1 @@
+"""Evaluation: strict entity-level scores and the benchmark runner."""

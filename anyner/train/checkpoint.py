@@ -1,0 +1,67 @@
+"""Training checkpoints that resume exactly: model, optimizer and scheduler state, and the
+step. Data order, type sampling and dropout are derived from (seed, step), so nothing else
+is needed. Each checkpoint is written to a temporary folder and renamed into place; a run
+killed mid-write leaves the previous checkpoint intact."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from ..errors import CheckpointError
+
+LATEST = "latest"
+
+
+def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer, scheduler, keep: int) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / f"step-{step:08d}"
+    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    try:
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"))
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optim.pt"
+        )
+        (tmp / "state.json").write_text(json.dumps({"step": step}))
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    pointer = root / f".{LATEST}.tmp"
+    pointer.write_text(final.name)
+    os.replace(pointer, root / LATEST)
+    for old in sorted(root.glob("step-*"))[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    pointer = root / LATEST
+    if not pointer.is_file():
+        return None
+    folder = root / pointer.read_text().strip()
+    if not (folder / "state.json").is_file():
+        raise CheckpointError(
+            f"{pointer} names {folder.name}, which is missing or incomplete; delete {root} to restart"
+        )
+    return folder
+
+
+def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer, scheduler) -> int:
+    try:
+        state = load_file(str(folder / "model.safetensors"))
+        optim = torch.load(folder / "optim.pt", map_location="cpu", weights_only=False)
+        step = json.loads((folder / "state.json").read_text())["step"]
+    except Exception as exc:  # any damage to the files means this checkpoint cannot be trusted
+        raise CheckpointError(f"cannot resume from {folder}: {exc}; delete it to fall back") from exc
+    model.load_state_dict(state, strict=True)
+    optimizer.load_state_dict(optim["optimizer"])
+    scheduler.load_state_dict(optim["scheduler"])
+    return int(step)

@@ -1,0 +1,156 @@
+"""The training config: a typed, frozen dataclass read from YAML or TOML."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import tomllib
+
+from ..config import Architecture
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class DataSource:
+    path: str  # a data file in any readable format
+    max_examples: int | None = None  # a seeded sample of this many (after windowing)
+
+
+@dataclass(frozen=True)
+class LoraSettings:
+    """Train LoRA adapters on the encoder (plus the heads) instead of the whole encoder."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: tuple[str, ...] = ("query", "key", "value", "dense")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    output_dir: str
+    train: tuple[DataSource, ...]
+    dev: tuple[DataSource, ...] = ()
+    backbone: str = "all-MiniLM-L6-v2"  # encoder to start from (see anyner.backbones)
+    init_from: str | None = None  # or continue from an anyner model folder
+    architecture: Architecture = Architecture.SPAN
+    max_width: int = 12
+    max_words: int = 128  # training texts are cut into windows of at most this many words
+    steps: int = 10_000  # optimizer steps
+    batch_size: int = 8  # examples per micro-batch
+    grad_accum: int = 1  # micro-batches per optimizer step
+    lr_encoder: float = 3e-5
+    lr_heads: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    schedule: Literal["linear", "cosine"] = "linear"
+    max_grad_norm: float = 1.0
+    loss: Literal["bce", "focal"] = "bce"
+    focal_alpha: float = 0.75
+    focal_gamma: float = 2.0
+    negative_fraction: float = 0.5  # share of prompt types that come from other examples
+    type_drop_prob: float = 0.3  # chance to keep only a random subset of an example's types
+    max_types: int = 25
+    freeze_word_embeddings: bool = True  # the pretrained rows; new marker tokens still train
+    dropout: float = 0.3  # in the heads
+    attention_dropout: float | None = 0.0  # encoder attention-probability dropout; None keeps the backbone's
+    bf16: bool = True  # autocast on CPU (AMX) and CUDA
+    seed: int = 42
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    eval_every: int = 1000
+    eval_examples: int = 400  # per dev source
+    threads: int | None = None
+    lora: LoraSettings | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "architecture", Architecture(self.architecture))
+        checks = {
+            "train": len(self.train) > 0,
+            "steps": self.steps > 0,
+            "batch_size": self.batch_size > 0,
+            "grad_accum": self.grad_accum > 0,
+            "max_types": self.max_types > 0,
+            "negative_fraction": 0.0 <= self.negative_fraction < 1.0,
+            "type_drop_prob": 0.0 <= self.type_drop_prob <= 1.0,
+            "warmup_ratio": 0.0 <= self.warmup_ratio < 1.0,
+            "checkpoint_every": self.checkpoint_every > 0,
+            "eval_every": self.eval_every > 0,
+            "lr_encoder": self.lr_encoder >= 0,
+            "lr_heads": self.lr_heads > 0,
+        }
+        bad = [k for k, ok in checks.items() if not ok]
+        if bad:
+            raise InputError(
+                f"invalid training config value(s): {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+
+
+def load_train_config(path: str | Path) -> TrainConfig:
+    """Read a YAML (.yaml/.yml) or TOML (.toml) training config. Relative data paths are
+    taken from the config file's folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"training config {path} does not exist") from exc
+    try:
+        if path.suffix == ".toml":
+            data = tomllib.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # YAML and TOML parsers raise their own error types
+        raise InputError(
+            f"{path} is not valid {'TOML' if path.suffix == '.toml' else 'YAML'}: {exc}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: the config must be a mapping of keys to values")
+    return config_from_dict(data, base=path.parent)
+
+
+def config_from_dict(data: dict[str, Any], base: Path = Path(".")) -> TrainConfig:
+    data = dict(data)
+    _check_keys(TrainConfig, data, "training config")
+    for key in ("train", "dev"):
+        sources = data.get(key, [])
+        if isinstance(sources, str | dict):
+            sources = [sources]
+        data[key] = tuple(_source(s, base) for s in sources)
+    if data.get("lora") is not None:
+        lora = data["lora"] if isinstance(data["lora"], dict) else {}
+        _check_keys(LoraSettings, lora, "lora settings")
+        if "target_modules" in lora:
+            lora["target_modules"] = tuple(lora["target_modules"])
+        data["lora"] = LoraSettings(**lora)
+    for key in ("output_dir", "init_from"):
+        if data.get(key) is not None:
+            data[key] = str(base / data[key])
+    try:
+        return TrainConfig(**data)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"invalid training config: {exc}") from exc
+
+
+def _source(value: Any, base: Path) -> DataSource:
+    if isinstance(value, str):
+        return DataSource(str(base / value))
+    if not isinstance(value, dict):
+        raise InputError(f"a data source must be a path or a mapping with 'path', got {value!r}")
+    _check_keys(DataSource, value, "data source")
+    return DataSource(**{**value, "path": str(base / value["path"])})
+
+
+def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise InputError(f"unknown {what} key(s) {unknown}; known keys: {', '.join(sorted(known))}")

@@ -1,0 +1,233 @@
+"""The training loop: GLiNER's recipe with two learning rates, warm-up then decay, gradient
+clipping and accumulation, bf16 autocast, fixed seeds, exact resume, optional DDP."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..api import AnyNER
+from ..errors import InputError
+from ..eval.evaluate import evaluate
+from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import TrainConfig
+from .losses import pair_loss
+from .prepare import prepare
+from .progress import TrainProgress
+from .targets import build_batch
+from .types import sample_types
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.out = Path(cfg.output_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.rank, self.world = _init_distributed()
+        torch.manual_seed(cfg.seed)  # the heads' initial weights
+        if cfg.init_from:
+            self.ner = AnyNER.from_pretrained(cfg.init_from)
+        else:
+            self.ner = AnyNER.from_backbone(
+                cfg.backbone, architecture=cfg.architecture, max_width=cfg.max_width, dropout=cfg.dropout
+            )
+        self.model = self.ner.model
+        self._prepare_parameters()
+        builder = self.ner._predictor.builder
+        width = cfg.max_width if self.model.config.architecture.value == "span" else None
+        self.data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
+        if not self.data.labels:
+            raise InputError("the training data has no labelled mentions")
+        self.dev = [
+            (
+                src.path,
+                prepare(
+                    [replace(src, max_examples=cfg.eval_examples)], builder, cfg.max_words, None, cfg.seed
+                ),
+            )
+            for src in cfg.dev
+        ]
+        self.optimizer = self._optimizer()
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
+        self._orders: dict[int, np.ndarray] = {}
+
+    # -- set-up -----------------------------------------------------------------------
+    def _prepare_parameters(self) -> None:
+        backbone = self.model.encoder.model
+        for name, p in backbone.named_parameters():
+            if "pooler" in name:  # never used for NER; DDP needs every trained weight used
+                p.requires_grad_(False)
+        if self.cfg.attention_dropout is not None:
+            # dropout on attention probabilities costs a random mask of B·heads·T² per layer
+            # and rules out fused attention kernels; 0 trains about 15% faster here
+            for module in backbone.modules():
+                if "SelfAttention" in type(module).__name__ and isinstance(
+                    getattr(module, "dropout", None), nn.Dropout
+                ):
+                    module.dropout.p = self.cfg.attention_dropout
+        if self.cfg.freeze_word_embeddings:
+            weight = backbone.get_input_embeddings().weight
+            keep = torch.zeros(weight.size(0), 1)
+            builder = self.ner._predictor.builder
+            keep[[builder.ent_id, builder.sep_id]] = 1.0  # the new markers must learn
+            weight.register_hook(lambda grad: grad * keep.to(grad.dtype))
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        groups: dict[tuple[float, float], list] = {}
+        for name, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            lr = self.cfg.lr_encoder if name.startswith("encoder.model.") else self.cfg.lr_heads
+            no_decay = p.ndim < 2 or "embeddings" in name
+            groups.setdefault((lr, 0.0 if no_decay else self.cfg.weight_decay), []).append(p)
+        params = [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
+        return torch.optim.AdamW(params, fused=True)  # one kernel per group: 3x faster steps on CPU
+
+    def _lr_factor(self, step: int) -> float:
+        warmup = int(self.cfg.warmup_ratio * self.cfg.steps)
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, self.cfg.steps - warmup)
+        if self.cfg.schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * progress))
+        return max(0.0, 1.0 - progress)
+
+    # -- data order: a pure function of (seed, step), so a resumed run sees the same data
+    def _examples(self, step: int, micro: int) -> list:
+        n = len(self.data.examples)
+        first = ((step * self.cfg.grad_accum + micro) * self.world + self.rank) * self.cfg.batch_size
+        chosen = []
+        for g in range(first, first + self.cfg.batch_size):
+            epoch, pos = divmod(g, n)
+            if epoch not in self._orders:
+                self._orders = {epoch: np.random.default_rng([self.cfg.seed, epoch]).permutation(n)}
+            chosen.append(self.data.examples[self._orders[epoch][pos]])
+        return chosen
+
+    def _batch(self, step: int, micro: int):
+        cfg = self.cfg
+        examples = self._examples(step, micro)
+        rng = np.random.default_rng([cfg.seed, step, micro, self.rank])
+        types = [
+            sample_types(
+                list(dict.fromkeys(label for _, _, label in ex.spans)),
+                self.data.labels,
+                rng,
+                cfg.negative_fraction,
+                cfg.type_drop_prob,
+                cfg.max_types,
+            )
+            for ex in examples
+        ]
+        predictor = self.ner._predictor
+        return build_batch(
+            examples,
+            types,
+            predictor.builder,
+            predictor.pad_id,
+            self.model.config.architecture,
+            self.model.config.max_width,
+        )
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> Path:
+        cfg = self.cfg
+        ckpt_root = self.out / "checkpoints"
+        start = 0
+        latest = latest_checkpoint(ckpt_root)
+        if latest is not None:
+            start = load_checkpoint(latest, self.model, self.optimizer, self.scheduler)
+        log = _Log(self.out / "train_log.jsonl", self.rank == 0)
+        log.write({"event": "start", "step": start, "data": dict(self.data.report), "config": cfg.to_dict()})
+        focal = (cfg.focal_alpha, cfg.focal_gamma) if cfg.loss == "focal" else None
+        per_step = cfg.batch_size * cfg.grad_accum * self.world
+        with TrainProgress(cfg.steps, start, enabled=self.rank == 0) as progress:
+            for step in range(start, cfg.steps):
+                tic = time.perf_counter()
+                self.model.train()
+                total = 0.0
+                for micro in range(cfg.grad_accum):
+                    batch = self._batch(step, micro)
+                    # dropout masks follow (seed, step): identical after a resume
+                    torch.manual_seed(
+                        cfg.seed * 1_000_003 + (step * cfg.grad_accum + micro) * self.world + self.rank
+                    )
+                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                        logits = self.net(**batch.inputs)
+                    loss = pair_loss(logits, batch.targets, batch.mask, focal) / cfg.grad_accum
+                    loss.backward()
+                    total += loss.item()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                self.scheduler.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                done = step + 1
+                speed = per_step / (time.perf_counter() - tic)
+                progress.update(done, total, speed)
+                if done % 50 == 0 or done == cfg.steps:
+                    log.write(
+                        {
+                            "step": done,
+                            "loss": round(total, 4),
+                            "lr": self.scheduler.get_last_lr(),
+                            "examples_per_s": round(speed, 2),
+                        }
+                    )
+                if self.rank == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
+                    save_checkpoint(
+                        ckpt_root, done, self.model, self.optimizer, self.scheduler, cfg.keep_checkpoints
+                    )
+                if self.rank == 0 and self.dev and (done % cfg.eval_every == 0 or done == cfg.steps):
+                    scores = self.evaluate_dev()
+                    progress.note(
+                        f"step {done}: dev F1 " + ", ".join(f"{k} {v:.1f}" for k, v in scores.items())
+                    )
+                    log.write({"step": done, "dev_f1": scores})
+                if self.world > 1:
+                    dist.barrier()
+        final = self.out / "model"
+        if self.rank == 0:
+            self.ner.save(final)
+            log.write({"event": "done", "model": str(final)})
+        return final
+
+    def evaluate_dev(self) -> dict[str, float]:
+        scores = {}
+        for path, data in self.dev:
+            report = evaluate(self.ner, data.examples, threshold=0.5)
+            scores[Path(path).parent.name or path] = round(100 * report.micro.f1, 2)
+        return scores
+
+
+def _init_distributed() -> tuple[int, int]:
+    """Under torchrun (WORLD_SIZE > 1): a gloo process group on the CPU."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("gloo")
+    if world > 1:
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+class _Log:
+    def __init__(self, path: Path, enabled: bool):
+        self.path, self.enabled = path, enabled
+        if enabled:
+            path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(self, record: dict) -> None:
+        if self.enabled:
+            with self.path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps({"time": round(time.time(), 1), **record}) + "\n")
