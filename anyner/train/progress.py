@@ -14,7 +14,8 @@ class TrainProgress:
         self.total, self.enabled, self.every = total, enabled, every
         self.console = Console(stderr=True)
         self.live = enabled and self.console.is_terminal
-        self.loss = None
+        self.loss: float | None = None
+        self.speed: float | None = None
         self.start_time, self.start_step = time.perf_counter(), start
         self.bar = Progress(
             TextColumn("[bold]train"),
@@ -37,6 +38,8 @@ class TrainProgress:
 
     def update(self, step: int, loss: float, speed: float) -> None:
         self.loss = loss if self.loss is None else 0.98 * self.loss + 0.02 * loss
+        self.speed = speed if self.speed is None else 0.95 * self.speed + 0.05 * speed
+        speed = self.speed
         self.bar.update(self.task, completed=step, loss=self.loss, speed=speed)
         if self.enabled and not self.live and (step % self.every == 0 or step == self.total):
             elapsed = time.perf_counter() - self.start_time

@@ -27,6 +27,8 @@ from .progress import TrainProgress
 from .targets import build_batch
 from .types import sample_types
 
+BUCKET = 64  # micro-batches whose examples are sorted by length together
+
 
 class Trainer:
     def __init__(self, cfg: TrainConfig):
@@ -61,7 +63,8 @@ class Trainer:
         self.optimizer = self._optimizer()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         self.net = DistributedDataParallel(self.model) if self.world > 1 else self.model
-        self._orders: dict[int, np.ndarray] = {}
+        self._groups: dict[int, list[np.ndarray]] = {}
+        self._lengths = np.array([len(ex.words) for ex in self.data.examples])
 
     # -- set-up -----------------------------------------------------------------------
     def _prepare_parameters(self) -> None:
@@ -104,17 +107,32 @@ class Trainer:
             return 0.5 * (1 + math.cos(math.pi * progress))
         return max(0.0, 1.0 - progress)
 
-    # -- data order: a pure function of (seed, step), so a resumed run sees the same data
+    # -- data order: a pure function of (seed, step), so a resumed run sees the same data.
+    # Micro-batches come in groups of BUCKET: the group's examples are sorted by length and cut
+    # into batches taken in random order, so a batch holds texts of similar length (less padding).
     def _examples(self, step: int, micro: int) -> list:
-        n = len(self.data.examples)
-        first = ((step * self.cfg.grad_accum + micro) * self.world + self.rank) * self.cfg.batch_size
+        unit = (step * self.cfg.grad_accum + micro) * self.world + self.rank
+        group, index = divmod(unit, BUCKET)
+        if group not in self._groups:
+            self._groups = {group: self._bucket(group)}
+        return [self.data.examples[i] for i in self._groups[group][index]]
+
+    def _bucket(self, group: int) -> list[np.ndarray]:
+        n, size = len(self.data.examples), self.cfg.batch_size
+        first = group * BUCKET * size
+        positions = range(first, first + BUCKET * size)
+        orders: dict[int, np.ndarray] = {}
         chosen = []
-        for g in range(first, first + self.cfg.batch_size):
+        for g in positions:
             epoch, pos = divmod(g, n)
-            if epoch not in self._orders:
-                self._orders = {epoch: np.random.default_rng([self.cfg.seed, epoch]).permutation(n)}
-            chosen.append(self.data.examples[self._orders[epoch][pos]])
-        return chosen
+            if epoch not in orders:
+                orders[epoch] = np.random.default_rng([self.cfg.seed, epoch]).permutation(n)
+            chosen.append(orders[epoch][pos])
+        chosen_arr = np.array(chosen)
+        by_length = chosen_arr[np.argsort(self._lengths[chosen_arr], kind="stable")]
+        batches = [by_length[i : i + size] for i in range(0, len(by_length), size)]
+        shuffle = np.random.default_rng([self.cfg.seed, 1_000_003, group]).permutation(len(batches))
+        return [batches[i] for i in shuffle]
 
     def _batch(self, step: int, micro: int):
         cfg = self.cfg
@@ -154,6 +172,7 @@ class Trainer:
         focal = (cfg.focal_alpha, cfg.focal_gamma) if cfg.loss == "focal" else None
         per_step = cfg.batch_size * cfg.grad_accum * self.world
         with TrainProgress(cfg.steps, start, enabled=self.rank == 0) as progress:
+            window: list[tuple[float, float]] = []
             for step in range(start, cfg.steps):
                 tic = time.perf_counter()
                 self.model.train()
@@ -174,17 +193,20 @@ class Trainer:
                 self.scheduler.step()
                 self.optimizer.zero_grad(set_to_none=True)
                 done = step + 1
-                speed = per_step / (time.perf_counter() - tic)
-                progress.update(done, total, speed)
+                seconds = time.perf_counter() - tic
+                progress.update(done, total, per_step / seconds)
+                window.append((total, seconds))
                 if done % 50 == 0 or done == cfg.steps:
+                    # averaged over the steps since the last line; training time only
                     log.write(
                         {
                             "step": done,
-                            "loss": round(total, 4),
+                            "loss": round(sum(x for x, _ in window) / len(window), 4),
                             "lr": self.scheduler.get_last_lr(),
-                            "examples_per_s": round(speed, 2),
+                            "examples_per_s": round(per_step * len(window) / sum(t for _, t in window), 2),
                         }
                     )
+                    window = []
                 if self.rank == 0 and (done % cfg.checkpoint_every == 0 or done == cfg.steps):
                     save_checkpoint(
                         ckpt_root, done, self.model, self.optimizer, self.scheduler, cfg.keep_checkpoints
