@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from tokenizers import AddedToken
 
+from .checkpoints import delta
 from .checkpoints.gliner import is_gliner, read_gliner
 from .checkpoints.native import is_native, read_native, write_native
 from .checkpoints.weights import load_strict
@@ -18,6 +19,15 @@ from .model.model import NERModel
 from .pipeline import Predictor
 from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
 from .text.prompt import PromptBuilder
+
+
+def _backbone_state(name: str) -> dict[str, torch.Tensor]:
+    """The pretrained weights of a backbone, named as in NERModel."""
+    from .backbones import load_backbone
+
+    encoder, _ = load_backbone(name)
+    return {f"encoder.model.{k}": v for k, v in encoder.state_dict().items()}
+
 
 # tokenizers that report "no limit" use a huge sentinel for model_max_length
 _NO_LIMIT = 1_000_000
@@ -71,6 +81,8 @@ class AnyNER:
                 f"{folder}: cannot rebuild the encoder from its saved config: {exc}"
             ) from exc
         model = NERModel(config, backbone)
+        if config.base is not None:
+            state = delta.decode(state, _backbone_state(config.base), model.state_dict())
         load_strict(model, state, folder)
         return cls(model.eval(), tokenizer)
 
@@ -89,12 +101,19 @@ class AnyNER:
         cfg = ModelConfig(**{**cfg.to_dict(), "encoder": encoder.config.to_dict()})
         return cls(NERModel(cfg, encoder), tokenizer)
 
-    def save(self, path: str | Path) -> None:
-        """Write a folder that :func:`anyner.load` reads back (safetensors weights)."""
-        config = ModelConfig(
-            **{**self.config.to_dict(), "encoder": self.model.encoder.model.config.to_dict()}
-        )
-        write_native(Path(path), config, self.model.state_dict(), self.tokenizer)
+    def save(self, path: str | Path, base: str | None = None) -> None:
+        """Write a folder that :func:`anyner.load` reads back (safetensors weights).
+
+        With ``base`` (a backbone name that resolves offline, e.g. "all-MiniLM-L6-v2"), only
+        what differs from that backbone is stored, in half precision: a much smaller folder
+        that needs the backbone's package installed to load.
+        """
+        encoder = self.model.encoder.model.config.to_dict()
+        config = ModelConfig(**{**self.config.to_dict(), "encoder": encoder, "base": base})
+        state = self.model.state_dict()
+        if base is not None:
+            state = delta.encode(state, _backbone_state(base))
+        write_native(Path(path), config, state, self.tokenizer)
 
     # -- prediction -------------------------------------------------------------------
     def predict_entities(

@@ -38,6 +38,7 @@ class ModelConfig:
     window_overlap: int = 32  # words shared by neighbouring windows
     max_tokens: int | None = None  # encoder positions per pass; None: the tokenizer's limit
     backbone: str = ""  # where the encoder came from, for the record
+    base: str | None = None  # weights are stored relative to this backbone (see checkpoints.delta)
     encoder: dict[str, Any] = field(default_factory=dict, compare=False)
     version: int = CONFIG_VERSION
 
