@@ -14,6 +14,7 @@ from .checkpoints.native import is_native, read_native, write_native
 from .checkpoints.weights import load_strict
 from .config import ModelConfig
 from .errors import CheckpointError, InputError
+from .model import lora
 from .model.encoder import build_backbone
 from .model.model import NERModel
 from .pipeline import Predictor
@@ -84,6 +85,8 @@ class AnyNER:
         if config.base is not None:
             state = delta.decode(state, _backbone_state(config.base), model.state_dict())
         load_strict(model, state, folder)
+        if (folder / lora.ADAPTER_DIR).is_dir():
+            model.encoder.model = lora.load_adapter(model.encoder.model, folder)
         return cls(model.eval(), tokenizer)
 
     @classmethod
@@ -108,12 +111,18 @@ class AnyNER:
         what differs from that backbone is stored, in half precision: a much smaller folder
         that needs the backbone's package installed to load.
         """
-        encoder = self.model.encoder.model.config.to_dict()
-        config = ModelConfig(**{**self.config.to_dict(), "encoder": encoder, "base": base})
-        state = self.model.state_dict()
+        encoder = self.model.encoder.model
+        adapter = lora.is_lora(encoder)
+        if adapter:  # the adapter goes to its own folder; the heads are stored over the base
+            base = base or self.config.backbone
+            state = {k: v for k, v in self.model.state_dict().items() if not k.startswith("encoder.model.")}
+        else:
+            state = self.model.state_dict()
+        config = ModelConfig(**{**self.config.to_dict(), "encoder": encoder.config.to_dict(), "base": base})
         if base is not None:
             state = delta.encode(state, _backbone_state(base))
-        write_native(Path(path), config, state, self.tokenizer)
+        extra = (lambda tmp: lora.save_adapter(encoder, tmp)) if adapter else None
+        write_native(Path(path), config, state, self.tokenizer, extra)
 
     # -- prediction -------------------------------------------------------------------
     def predict_entities(

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from safetensors.torch import save_file
@@ -40,7 +41,9 @@ def read_native(folder: Path):
     return config, state, tokenizer
 
 
-def write_native(folder: Path, config: ModelConfig, state: dict, tokenizer) -> None:
+def write_native(
+    folder: Path, config: ModelConfig, state: dict, tokenizer, extra: Callable[[Path], None] | None = None
+) -> None:
     """Write into a temporary folder beside the target, then swap it in: a crash mid-write
     never leaves a half-written checkpoint under the target name."""
     folder = Path(folder)
@@ -48,6 +51,8 @@ def write_native(folder: Path, config: ModelConfig, state: dict, tokenizer) -> N
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
         tokenizer.save_pretrained(str(tmp))
+        if extra is not None:  # more files written into the same folder (e.g. a LoRA adapter)
+            extra(tmp)
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp / WEIGHTS_FILE))
         (tmp / CONFIG_FILE).write_text(
             json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8"

@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from ..api import AnyNER
 from ..errors import InputError
 from ..eval.evaluate import evaluate
+from ..model.lora import add_lora
 from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .losses import pair_loss
@@ -45,6 +46,17 @@ class Trainer:
                 cfg.backbone, architecture=cfg.architecture, max_width=cfg.max_width, dropout=cfg.dropout
             )
         self.model = self.ner.model
+        if cfg.lora is not None:
+            builder = self.ner._predictor.builder
+            lo = cfg.lora
+            self.model.encoder.model = add_lora(
+                self.model.encoder.model,
+                lo.r,
+                lo.alpha,
+                lo.dropout,
+                lo.target_modules,
+                [builder.ent_id, builder.sep_id],
+            )
         self._prepare_parameters()
         builder = self.ner._predictor.builder
         width = cfg.max_width if self.model.config.architecture.value == "span" else None
@@ -80,7 +92,7 @@ class Trainer:
                     getattr(module, "dropout", None), nn.Dropout
                 ):
                     module.dropout.p = self.cfg.attention_dropout
-        if self.cfg.freeze_word_embeddings:
+        if self.cfg.freeze_word_embeddings and self.cfg.lora is None:  # LoRA: peft freezes the base
             weight = backbone.get_input_embeddings().weight
             keep = torch.zeros(weight.size(0), 1)
             builder = self.ner._predictor.builder
@@ -221,7 +233,8 @@ class Trainer:
                     dist.barrier()
         final = self.out / "model"
         if self.rank == 0:
-            self.ner.save(final)
+            # a LoRA run saves its adapter apart, over the base backbone
+            self.ner.save(final, base=cfg.backbone if cfg.lora is not None else None)
             log.write({"event": "done", "model": str(final)})
         return final
 
