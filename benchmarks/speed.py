@@ -19,8 +19,24 @@ import torch
 import anyner
 from anyner import AnyNER
 
-LABELS = ["person", "organization", "location", "date", "product", "event", "disease", "drug",
-          "money", "law", "language", "work of art", "facility", "nationality", "quantity", "time"]
+LABELS = [
+    "person",
+    "organization",
+    "location",
+    "date",
+    "product",
+    "event",
+    "disease",
+    "drug",
+    "money",
+    "law",
+    "language",
+    "work of art",
+    "facility",
+    "nationality",
+    "quantity",
+    "time",
+]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / "conll2003" / "test.jsonl"
 
 
@@ -55,12 +71,22 @@ def main() -> None:
     model.batch_predict_entities(texts, labels, batch_size=args.batch_size)
     seconds = time.perf_counter() - start
     words = sum(len(t.split()) for t in texts)
-    print(json.dumps({
-        "model": args.model, "texts": len(texts), "mean_words": round(words / len(texts), 1),
-        "labels": len(labels), "batch_size": args.batch_size, "threads": args.threads,
-        "texts_per_s": round(len(texts) / seconds, 1), "words_per_s": round(words / seconds),
-        "torch": torch.__version__, "cpu": platform.processor() or platform.machine(),
-    }))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "texts": len(texts),
+                "mean_words": round(words / len(texts), 1),
+                "labels": len(labels),
+                "batch_size": args.batch_size,
+                "threads": args.threads,
+                "texts_per_s": round(len(texts) / seconds, 1),
+                "words_per_s": round(words / seconds),
+                "torch": torch.__version__,
+                "cpu": platform.processor() or platform.machine(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
-
 from ..config import Architecture
 from ..errors import InputError
 
@@ -58,7 +56,7 @@ class TrainConfig:
     freeze_word_embeddings: bool = True  # the pretrained rows; new marker tokens still train
     dropout: float = 0.3  # in the heads
     attention_dropout: float | None = 0.0  # encoder attention-probability dropout; None keeps the backbone's
-    bf16: bool = True  # autocast on CPU (AMX) and CUDA
+    bf16: bool = True  # bf16 autocast on the CPU (AMX units)
     seed: int = 42
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
@@ -103,6 +101,10 @@ def load_train_config(path: str | Path) -> TrainConfig:
         raise InputError(f"training config {path} does not exist") from exc
     try:
         if path.suffix == ".toml":
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
             data = tomllib.loads(text)
         else:
             import yaml

@@ -242,7 +242,7 @@ class Trainer:
         scores = {}
         for path, data in self.dev:
             report = evaluate(self.ner, data.examples, threshold=0.5)
-            scores[Path(path).parent.name or path] = round(100 * report.micro.f1, 2)
+            scores[f"{Path(path).parent.name}/{Path(path).stem}"] = round(100 * report.micro.f1, 2)
         return scores
 
 
