@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 import anyner
-from anyner import cli
 from anyner.cli import app
+from anyner.cli import extract as cli
 
 LABELS = "person,organization,date"
 TEXT = "bill gates founded microsoft in albuquerque on april 4"

@@ -1,0 +1,8 @@
+"""The ``anyner`` command line: ``app`` holds the commands, each module adds its own."""
+
+from . import evaluate, extract  # noqa: F401  (importing registers the commands)
+from .app import app
+
+
+def main() -> None:
+    app()

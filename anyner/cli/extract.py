@@ -1,0 +1,142 @@
+"""``anyner extract``: entities for a text or for each record of a file, as JSONL."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+from typing import Annotated, TextIO
+
+import typer
+
+from ..errors import InputError
+from ..io_records import STDIN, Format, Record, count_records, display_name, open_input, read_records
+from ..io_records import resolve_format as _resolve_format
+from .app import Opt, _check_threshold, _load_model, _read_labels, app, user_errors
+
+CHUNK = 64  # records read, predicted and written at a time: big inputs never sit in memory
+
+
+@app.command()
+def extract(
+    text: Annotated[str | None, typer.Argument(help="The text to search; or use --input.")] = None,
+    labels: Annotated[str | None, Opt("--labels", "-l", help="Entity types, comma-separated.")] = None,
+    labels_file: Annotated[
+        Path | None, Opt("--labels-file", help="JSON: a list of labels or a {label: description} object.")
+    ] = None,
+    input_file: Annotated[
+        str | None, Opt("--input", "-i", help='Texts, one a line; or JSONL with "text", "id"; - = stdin.')
+    ] = None,
+    fmt: Annotated[Format, Opt("--format", help="auto: jsonl for *.jsonl/*.ndjson.")] = Format.auto,
+    output: Annotated[Path | None, Opt("--output", "-o", help="Write JSONL here instead of stdout.")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    threshold: Annotated[float, Opt("--threshold", "-t", help="Minimum score, in [0, 1].")] = 0.5,
+    pretty: Annotated[bool, Opt("--pretty", help="Print a table per text instead of JSONL.")] = False,
+    nested: Annotated[bool, Opt("--nested", help="Allow entities inside other entities.")] = False,
+    multi_label: Annotated[bool, Opt("--multi-label", help="Let one span carry several labels.")] = False,
+    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Encoder passes per forward call.")] = 8,
+) -> None:
+    """Find entities in TEXT or in each record of --input; write one JSON line per text."""
+    with user_errors():
+        if (text is None) == (input_file is None):
+            raise InputError("give exactly one of TEXT or --input FILE")
+        if pretty and output is not None:
+            raise InputError("--pretty prints tables to the terminal; leave out --output, or --pretty")
+        label_arg = _read_labels(labels, labels_file)
+        _check_threshold(threshold)
+        stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
+        try:
+            ner = _load_model(model)
+            options = {
+                "threshold": threshold,
+                "flat_ner": not nested,
+                "multi_label": multi_label,
+                "batch_size": batch_size,
+            }
+            if stream is None:
+                records: Iterator[Record] = iter([Record(1, text or "")])
+            else:
+                fmt = _resolve_format(input_file, fmt)
+                records = read_records(stream, display_name(input_file), fmt)
+            with _open_output(output) as out:
+                chunks = _predict(ner, records, label_arg, options)
+                # a bar would tangle with results printed on the same terminal, so only for files and pipes
+                if stream is not None and (output is not None or not sys.stdout.isatty()):
+                    chunks = _with_progress(chunks, count_records(input_file, fmt))
+                for chunk in chunks:
+                    for record, entities in chunk:
+                        if pretty:
+                            _print_table(record, entities)
+                        else:
+                            out.write(
+                                json.dumps(
+                                    {"id": record.id, "text": record.text, "entities": entities},
+                                    ensure_ascii=False,
+                                )
+                                + "\n"
+                            )
+                    out.flush()  # each chunk reaches the reader as soon as it is done
+        finally:
+            if stream is not None and input_file != STDIN:
+                stream.close()
+
+
+@contextmanager
+def _open_output(output: Path | None) -> Iterator[TextIO]:
+    if output is None:
+        yield sys.stdout
+        return
+    with open(output, "w", encoding="utf-8", newline="\n") as f:
+        yield f
+
+
+def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[list[tuple[Record, list]]]:
+    while chunk := list(islice(records, CHUNK)):
+        results = ner.batch_predict_entities([r.text for r in chunk], labels, **options)
+        yield list(zip(chunk, results, strict=True))
+
+
+def _with_progress(chunks: Iterator[list], total: int | None) -> Iterator[list]:
+    """A transient bar on stderr, advanced per chunk; the total is known for regular files only."""
+    from rich import progress as rp
+    from rich.console import Console
+
+    count = rp.MofNCompleteColumn() if total else rp.TextColumn("{task.completed}")
+    columns = [
+        rp.SpinnerColumn(),
+        rp.TextColumn("records"),
+        count,
+        rp.BarColumn(),
+        rp.TimeElapsedColumn(),
+        rp.TextColumn("{task.fields[rate]}"),
+    ]
+    console = Console(stderr=True)  # off when stderr is a log file: a bar there is only noise
+    with rp.Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal, redirect_stdout=False
+    ) as progress:  # stdout carries the results, never the bar
+        task = progress.add_task("extract", total=total, rate="")
+        for chunk in chunks:
+            yield chunk
+            progress.update(task, advance=len(chunk))
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:.1f} records/s" if speed else "")
+
+
+def _print_table(record: Record, entities: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    preview = record.text if len(record.text) <= 60 else record.text[:57] + "..."
+    table = Table(title=Text(f"{record.id}: {preview}"), caption=None if entities else "no entities")
+    for column in ("label", "text", "score", "start-end"):
+        table.add_column(column, justify="right" if column in ("score", "start-end") else "left")
+    for e in entities:  # Text(), not str: brackets in the input are not rich markup
+        table.add_row(Text(e["label"]), Text(e["text"]), f"{e['score']:.3f}", f"{e['start']}-{e['end']}")
+    Console().print(table)
+
+
+# -- training and evaluation -----------------------------------------------------------------
