@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..checkpoints.weights import load_strict
 from ..errors import CheckpointError
 
 LATEST = "latest"
@@ -46,11 +47,10 @@ def latest_checkpoint(root: Path) -> Path | None:
     pointer = root / LATEST
     if not pointer.is_file():
         return None
-    folder = root / pointer.read_text().strip()
-    if not (folder / "state.json").is_file():
-        raise CheckpointError(
-            f"{pointer} names {folder.name}, which is missing or incomplete; delete {root} to restart"
-        )
+    name = pointer.read_text().strip()
+    folder = root / name
+    if not name or not (folder / "state.json").is_file():
+        raise CheckpointError(f"{pointer} names {name!r}, which is missing or incomplete; {_fix(root, name)}")
     return folder
 
 
@@ -60,8 +60,28 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer, scheduler) 
         optim = torch.load(folder / "optim.pt", map_location="cpu", weights_only=False)
         step = json.loads((folder / "state.json").read_text())["step"]
     except Exception as exc:  # any damage to the files means this checkpoint cannot be trusted
-        raise CheckpointError(f"cannot resume from {folder}: {exc}; delete it to fall back") from exc
-    model.load_state_dict(state, strict=True)
-    optimizer.load_state_dict(optim["optimizer"])
-    scheduler.load_state_dict(optim["scheduler"])
+        raise CheckpointError(
+            f"cannot resume from {folder}: {exc}; {_fix(folder.parent, folder.name)}"
+        ) from exc
+    try:
+        load_strict(model, state, folder)
+        optimizer.load_state_dict(optim["optimizer"])
+        scheduler.load_state_dict(optim["scheduler"])
+    except (CheckpointError, ValueError, KeyError, RuntimeError) as exc:
+        # e.g. another architecture, max_width or LoRA setting written into the same output_dir
+        raise CheckpointError(
+            f"cannot resume from {folder}: it was written by a training run with a different model "
+            f"config ({exc}); train into a new output_dir, or delete {folder.parent} to restart"
+        ) from exc
     return int(step)
+
+
+def _fix(root: Path, bad: str) -> str:
+    """How to get going again when the checkpoint ``bad`` in ``root`` cannot be used."""
+    others = sorted(p.name for p in root.glob("step-*") if p.name != bad and (p / "state.json").is_file())
+    if others:
+        return (
+            f"write the name of another checkpoint ({', '.join(others)}) into {root / LATEST} "
+            f"to resume from it, or delete {root} to restart"
+        )
+    return f"delete {root} to restart"
