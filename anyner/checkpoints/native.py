@@ -49,6 +49,8 @@ def write_native(
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         tokenizer.save_pretrained(str(tmp))
         if extra is not None:  # more files written into the same folder (e.g. a LoRA adapter)
@@ -57,6 +59,9 @@ def write_native(
         (tmp / CONFIG_FILE).write_text(
             json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8"
         )
+        # mkdtemp and safetensors create owner-only files; a model folder is for everyone to read
+        for path in [tmp, *tmp.rglob("*")]:
+            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)
