@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import assert_user_error
 from typer.testing import CliRunner
 
 import anyner
@@ -40,19 +41,6 @@ def run(model_dir):
 def records(result) -> list[dict]:
     assert result.exit_code == 0, result.output
     return [json.loads(line) for line in result.stdout.splitlines()]
-
-
-def assert_user_error(result, *fragments: str) -> str:
-    """Exit 2 with exactly one `error: ...` line on stderr, no traceback, nothing on stdout."""
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit | type(None)), result.exception
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    assert "Traceback" not in result.output
-    assert result.stdout == ""
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 def assert_entities(record: dict, labels: set[str]) -> None:

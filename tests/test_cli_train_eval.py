@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import assert_user_error
 from typer.testing import CliRunner
 
 import anyner
@@ -32,18 +33,6 @@ runner = CliRunner()
 def write_jsonl(path: Path, records: list[dict]) -> Path:
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     return path
-
-
-def assert_user_error(result, *fragments: str) -> str:
-    """Exit 2 with exactly one `error: ...` line on stderr and no traceback."""
-    assert result.exit_code == 2, result.output
-    assert isinstance(result.exception, SystemExit | type(None)), result.exception
-    err = result.stderr.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in err, err
-    return err
 
 
 @pytest.fixture

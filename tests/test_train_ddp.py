@@ -12,33 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import TRAIN_LINES
 from safetensors.torch import load_file
 
-LINES = [
-    (["Bill", "Gates", "founded", "Microsoft"], [[0, 1, "person"], [3, 3, "organization"]]),
-    (["Microsoft", "is", "in", "Albuquerque"], [[0, 0, "organization"], [3, 3, "location"]]),
-    (["New", "York", "City", "is", "big"], [[0, 2, "location"]]),
-    (["Gates", "founded", "it", "on", "April", "4"], [[0, 0, "person"], [4, 5, "date"]]),
-    (["the", "city", "of", "New", "York"], [[3, 4, "location"]]),
-    (["a", "big", "organization", "and", "a", "person"], []),
-    (
-        ["Bill", "and", "Gates", "of", "Microsoft"],
-        [[0, 0, "person"], [2, 2, "person"], [4, 4, "organization"]],
-    ),
-    (["Albuquerque", "on", "April", "4", "1975"], [[0, 0, "location"], [2, 4, "date"]]),
-    (["Microsoft", "founded", "a", "city"], [[0, 0, "organization"]]),
-    (["April", "is", "a", "date"], [[0, 0, "date"]]),
-    (["the", "person", "Bill", "Gates", "is", "in", "New", "York"], [[2, 3, "person"], [6, 7, "location"]]),
-    (["Paris", "is", "big"], [[0, 0, "city"]]),
-    (["Tesla", "founded", "in", "2003"], [[0, 0, "organization"], [3, 3, "year"]]),
-    (["Elon", "Musk", "runs", "Tesla"], [[0, 1, "person"], [3, 3, "organization"]]),
-    (["aspirin", "treats", "headache"], [[0, 0, "drug"], [2, 2, "disease"]]),
-    (["ibuprofen", "and", "aspirin"], [[0, 0, "drug"], [2, 2, "drug"]]),
-    (["the", "flu", "is", "a", "disease"], [[1, 1, "disease"]]),
-    (["Berlin", "and", "Paris", "in", "1990"], [[0, 0, "city"], [2, 2, "city"], [4, 4, "year"]]),
-    (["of", "the", "and", "a"], []),
-    (["Musk", "in", "Berlin", "on", "April", "4"], [[0, 0, "person"], [2, 2, "city"], [4, 5, "date"]]),
-]
 STEPS = 3
 
 # Each rank records the examples of its first two steps (before training) and its weights (after).
@@ -84,7 +60,7 @@ def test_ddp_two_ranks_on_cpu(tmp_path, tiny_backbone):
     if torchrun is None:
         pytest.skip("torchrun is not installed next to this Python")
     data = tmp_path / "train.jsonl"
-    data.write_text("".join(json.dumps({"tokenized_text": w, "ner": n}) + "\n" for w, n in LINES))
+    data.write_text("".join(json.dumps({"tokenized_text": w, "ner": n}) + "\n" for w, n in TRAIN_LINES))
     script, out, dumps = tmp_path / "ddp_train.py", tmp_path / "run", tmp_path / "ranks"
     script.write_text(SCRIPT)
     dumps.mkdir()

@@ -14,39 +14,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import TRAIN_LINES
 from safetensors.torch import load_file
 
 from anyner.errors import CheckpointError
 from anyner.train.checkpoint import LATEST, latest_checkpoint, load_checkpoint, save_checkpoint
-
-LINES = [
-    (["Bill", "Gates", "founded", "Microsoft"], [[0, 1, "person"], [3, 3, "organization"]]),
-    (["Microsoft", "is", "in", "Albuquerque"], [[0, 0, "organization"], [3, 3, "location"]]),
-    (["New", "York", "City", "is", "big"], [[0, 2, "location"]]),
-    (["Gates", "founded", "it", "on", "April", "4"], [[0, 0, "person"], [4, 5, "date"]]),
-    (["the", "city", "of", "New", "York"], [[3, 4, "location"]]),
-    (["a", "big", "organization", "and", "a", "person"], []),
-    (
-        ["Bill", "and", "Gates", "of", "Microsoft", "in", "April"],
-        [[0, 0, "person"], [2, 2, "person"], [4, 4, "organization"], [6, 6, "date"]],
-    ),
-    (["Albuquerque", "on", "April", "4", "1975"], [[0, 0, "location"], [2, 4, "date"]]),
-    (["Microsoft", "founded", "a", "city"], [[0, 0, "organization"]]),
-    (["April", "is", "a", "date"], [[0, 0, "date"]]),
-    (["the", "person", "Bill", "Gates", "is", "in", "New", "York"], [[2, 3, "person"], [6, 7, "location"]]),
-    (["Paris", "is", "big"], [[0, 0, "city"]]),
-    (["Tesla", "founded", "in", "2003"], [[0, 0, "organization"], [3, 3, "year"]]),
-    (
-        ["Elon", "Musk", "runs", "Tesla", "and", "SpaceX"],
-        [[0, 1, "person"], [3, 3, "organization"], [5, 5, "organization"]],
-    ),
-    (["aspirin", "treats", "headache"], [[0, 0, "drug"], [2, 2, "disease"]]),
-    (["ibuprofen", "and", "aspirin"], [[0, 0, "drug"], [2, 2, "drug"]]),
-    (["the", "flu", "is", "a", "disease"], [[1, 1, "disease"]]),
-    (["Berlin", "and", "Paris", "in", "1990"], [[0, 0, "city"], [2, 2, "city"], [4, 4, "year"]]),
-    (["of", "the", "and", "a"], []),
-    (["Musk", "in", "Berlin", "on", "April", "4"], [[0, 0, "person"], [2, 2, "city"], [4, 5, "date"]]),
-]
 
 # Runs the trainer from a JSON config. DELAY seconds of sleep before each micro-batch give the
 # test time to kill the process between two checkpoints; the sleep changes no computation.
@@ -73,7 +45,7 @@ RUNNER = textwrap.dedent(
 
 def write_train_file(path: Path) -> Path:
     with path.open("w", encoding="utf-8") as f:
-        for words, ner in LINES:
+        for words, ner in TRAIN_LINES:
             f.write(json.dumps({"tokenized_text": words, "ner": ner}) + "\n")
     return path
 
