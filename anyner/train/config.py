@@ -56,6 +56,9 @@ class TrainConfig:
     freeze_word_embeddings: bool = True  # the pretrained rows; new marker tokens still train
     dropout: float = 0.3  # in the heads
     attention_dropout: float | None = 0.0  # encoder attention-probability dropout; None keeps the backbone's
+    # encoder attention kernel while training; None: "eager" (plain matmuls) under bf16, where
+    # it measured ~30% faster on the CPU than sdpa's flash kernel, else the backbone's (sdpa)
+    attn_implementation: str | None = None
     bf16: bool = True  # bf16 autocast on the CPU (AMX units)
     seed: int = 42
     checkpoint_every: int = 500

@@ -84,6 +84,9 @@ class Trainer:
         for name, p in backbone.named_parameters():
             if "pooler" in name:  # never used for NER; DDP needs every trained weight used
                 p.requires_grad_(False)
+        attn = self.cfg.attn_implementation or ("eager" if self.cfg.bf16 else None)
+        if attn is not None:
+            backbone.set_attn_implementation(attn)
         if self.cfg.attention_dropout is not None:
             # dropout on attention probabilities costs a random mask of B·heads·T² per layer
             # and rules out fused attention kernels; 0 trains about 15% faster here
