@@ -62,10 +62,12 @@ class AnyNER:
     def from_pretrained(cls, path: str | Path) -> AnyNER:
         folder = Path(path)
         if not folder.is_dir():
-            raise CheckpointError(
-                f"model folder {str(path)!r} does not exist; anyner loads local folders (for a model on "
-                "the Hugging Face hub, download it first: huggingface-cli download NAME --local-dir DIR)"
+            # "org/name" that is no local folder is probably a hub name: say how to get it
+            hub = str(path).count("/") == 1 and not str(path).startswith((".", "/", "~"))
+            hint = (
+                "; anyner loads local folders: get a hub model with huggingface-cli download" if hub else ""
             )
+            raise CheckpointError(f"model folder {str(path)!r} does not exist{hint}")
         if is_native(folder):
             config, state, tokenizer = read_native(folder)
         elif is_gliner(folder):
