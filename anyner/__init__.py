@@ -16,19 +16,37 @@ __all__ = ["AnyNER", "AnyNERError", "BackboneNotFoundError", "CheckpointError", 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
 
 
-def load(name_or_path: str | Path | None = None) -> AnyNER:
-    """Load a model folder (anyner's own, or one saved by the gliner library); with no
-    argument, the default model shipped with anyner."""
+def load(
+    model: str | Path | None = None,
+    *,
+    precision: str | None = None,
+    runtime: str | None = None,
+    threads: int | None = None,
+) -> AnyNER:
+    """Load a model folder (anyner's own, one saved by the gliner library, or an ONNX export made
+    by ``anyner export-onnx``); with no ``model``, the default model shipped with anyner.
+
+    - ``precision``: "fp32" (default), "bf16" (torch autocast: fastest on CPUs with AVX512-BF16
+      or AMX) or "int8" (onnxruntime over a dynamically quantised export; implies
+      ``runtime="onnx"``). An ONNX export runs in the precision it was exported in.
+    - ``runtime``: "torch" (default for weights) or "onnx" (onnxruntime). For a weights folder,
+      "onnx" exports the model once into a cache folder, ``$ANYNER_CACHE`` (default
+      ``~/.cache/anyner``) ``/onnx/<hash of weights and config>-<precision>``, and reuses it on
+      later loads; an exported folder always runs on onnxruntime, without torch.
+    - ``threads``: threads per forward pass. Default: the machine's physical cores for
+      onnxruntime; for torch, torch's own setting (the physical cores unless changed), capped at
+      the cores this process may use. torch's setting is process-wide.
+    """
     from .api import AnyNER
 
-    if name_or_path is None:
+    if model is None:
         if not DEFAULT_MODEL_DIR.is_dir():
             raise CheckpointError(
                 "this anyner build ships no default model yet; pass a model folder, "
                 "e.g. anyner.load('path/to/model') or `anyner extract --model path/to/model`"
             )
-        name_or_path = DEFAULT_MODEL_DIR
-    return AnyNER.from_pretrained(name_or_path)
+        model = DEFAULT_MODEL_DIR
+    return AnyNER.from_pretrained(model, precision=precision, runtime=runtime, threads=threads)
 
 
 def __getattr__(name: str):

@@ -1,65 +1,97 @@
-"""The model users hold: predict_entities, batch_predict_entities, save."""
+"""The model users hold: predict_entities, batch_predict_entities, save.
+
+Importing this module needs no torch: a model exported to ONNX runs with onnxruntime,
+tokenizers and numpy alone. torch comes in when a torch model is built or run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from tokenizers import AddedToken
-
-from .checkpoints import delta
-from .checkpoints.gliner import is_gliner, read_gliner
-from .checkpoints.native import is_native, read_native, write_native
-from .checkpoints.weights import load_strict
+from .checkpoints.onnx import ONNX_FILE, is_onnx, read_onnx
 from .config import ModelConfig
 from .errors import CheckpointError, InputError
-from .model import lora
-from .model.encoder import build_backbone
-from .model.model import NERModel
 from .pipeline import Predictor
+from .runtime.batching import DEFAULT_BATCH_TOKENS
+from .runtime.options import RuntimeOptions, resolve_options
 from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
 from .text.prompt import PromptBuilder
+from .text.words import Words
 
-
-def _backbone_state(name: str) -> dict[str, torch.Tensor]:
-    """The pretrained weights of a backbone, named as in NERModel."""
-    from .backbones import load_backbone
-
-    encoder, _ = load_backbone(name)
-    return {f"encoder.model.{k}": v for k, v in encoder.state_dict().items()}
-
+if TYPE_CHECKING:
+    from .model.model import NERModel
 
 # tokenizers that report "no limit" use a huge sentinel for model_max_length
 _NO_LIMIT = 1_000_000
 
 
 class AnyNER:
-    """An open-type NER model: entity types are given as plain words at call time."""
+    """An open-type NER model: entity types are given as plain words at call time.
 
-    def __init__(self, model: NERModel, tokenizer):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.config: ModelConfig = model.config
+    ``model`` is the torch network and ``tokenizer`` its Hugging Face tokenizer; both are None
+    for a model loaded from an ONNX export. ``precision``, ``runtime`` and ``threads``: see
+    :func:`anyner.load`.
+    """
+
+    def __init__(
+        self,
+        model: NERModel,
+        tokenizer,
+        *,
+        precision: str | None = None,
+        runtime: str | None = None,
+        threads: int | None = None,
+    ):
+        options = resolve_options(precision, runtime, threads)
+        config: ModelConfig = model.config
         builder = PromptBuilder(
-            tokenizer.backend_tokenizer, self.config.ent_token, self.config.sep_token, self._max_tokens()
+            tokenizer.backend_tokenizer, config.ent_token, config.sep_token, _max_tokens(model, tokenizer)
         )
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self._predictor = Predictor(model, builder, pad_id)
+        self._setup(model, tokenizer, options, Predictor(builder, pad_id, config))
+        self._predictor.runner = self._torch_model_runner()
 
-    def _max_tokens(self) -> int:
-        if self.config.max_tokens is not None:
-            return self.config.max_tokens
-        limits = [getattr(self.model.encoder.model.config, "max_position_embeddings", 512)]
-        if 0 < (self.tokenizer.model_max_length or 0) < _NO_LIMIT:
-            limits.append(self.tokenizer.model_max_length)
-        else:  # RoBERTa-style position ids start after the padding index
-            limits.append(limits[0] - 2)
-        return min(limits)
+    def _setup(self, model, tokenizer, options: RuntimeOptions, predictor: Predictor) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config: ModelConfig = predictor.config
+        self.options = options
+        self._predictor = predictor
+
+    def _torch_model_runner(self):
+        """torch, or onnxruntime over an export of this very model (cached, see cached_export)."""
+        o = self.options
+        if o.runtime == "torch":
+            from .runtime.torch_runner import TorchRunner
+
+            return TorchRunner(self.model, bf16=o.precision == "bf16", threads=o.threads)
+        from .runtime.export import cached_export
+        from .runtime.onnx_runner import OnnxRunner
+
+        return OnnxRunner(cached_export(self, o.precision) / ONNX_FILE, o.threads)
+
+    @property
+    def precision(self) -> str:
+        return self.options.precision
+
+    @property
+    def runtime(self) -> str:
+        return self.options.runtime
 
     # -- construction -----------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | Path) -> AnyNER:
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        precision: str | None = None,
+        runtime: str | None = None,
+        threads: int | None = None,
+    ) -> AnyNER:
+        """Load a model folder: anyner weights, a gliner checkpoint, or an ONNX export (see
+        :func:`anyner.load` for the options)."""
         folder = Path(path)
         if not folder.is_dir():
             # "org/name" that is no local folder is probably a hub name: say how to get it
@@ -68,34 +100,41 @@ class AnyNER:
                 "; anyner loads local folders: get a hub model with huggingface-cli download" if hub else ""
             )
             raise CheckpointError(f"model folder {str(path)!r} does not exist{hint}")
-        if is_native(folder):
-            config, state, tokenizer = read_native(folder)
-        elif is_gliner(folder):
-            config, state, tokenizer = read_gliner(folder)
-        else:
-            raise CheckpointError(
-                f"{folder} is not a model folder: it has neither anyner_config.json (anyner) "
-                "nor gliner_config.json (the gliner library)"
+        if is_onnx(folder):
+            return cls._from_onnx(folder, precision, runtime, threads)
+        options = resolve_options(precision, runtime, threads)  # bad options fail before the slow part
+        from .checkpoints.torch_model import read_model
+
+        model, tokenizer = read_model(folder)
+        return cls(model, tokenizer, precision=options.precision, runtime=options.runtime, threads=threads)
+
+    @classmethod
+    def _from_onnx(cls, folder: Path, precision, runtime, threads) -> AnyNER:
+        """An exported folder runs on onnxruntime alone: no torch is imported."""
+        from .runtime.onnx_runner import OnnxRunner
+
+        config, info, tokenizer = read_onnx(folder)
+        options = resolve_options(precision, runtime, threads, info.precision, "onnx")
+        if options.runtime != "onnx" or options.precision != info.precision:
+            raise InputError(
+                f"{folder} is an ONNX export in {info.precision}: it runs with runtime='onnx', "
+                f"precision={info.precision!r}; for {options.precision} on {options.runtime}, load the "
+                "weights folder it was exported from"
             )
-        try:
-            backbone = build_backbone(config.encoder)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CheckpointError(
-                f"{folder}: cannot rebuild the encoder from its saved config: {exc}"
-            ) from exc
-        model = NERModel(config, backbone)
-        if config.base is not None:
-            state = delta.decode(state, _backbone_state(config.base), model.state_dict())
-        load_strict(model, state, folder)
-        if (folder / lora.ADAPTER_DIR).is_dir():
-            model.encoder.model = lora.load_adapter(model.encoder.model, folder)
-        return cls(model.eval(), tokenizer)
+        builder = PromptBuilder(tokenizer, config.ent_token, config.sep_token, config.max_tokens)
+        runner = OnnxRunner(folder / ONNX_FILE, threads)
+        ner = cls.__new__(cls)
+        ner._setup(None, None, options, Predictor(builder, info.pad_id, config, runner))
+        return ner
 
     @classmethod
     def from_backbone(cls, backbone: str | Path, **config) -> AnyNER:
         """A new model with pretrained encoder weights and freshly initialised heads, ready for
         training. ``config`` takes :class:`ModelConfig` fields (``architecture``, ``max_width``…)."""
+        from tokenizers import AddedToken
+
         from .backbones import load_backbone
+        from .model.model import NERModel
 
         encoder, tokenizer = load_backbone(str(backbone))
         cfg = ModelConfig(**{"hidden_size": encoder.config.hidden_size, **config, "backbone": str(backbone)})
@@ -113,6 +152,15 @@ class AnyNER:
         what differs from that backbone is stored, in half precision: a much smaller folder
         that needs the backbone's package installed to load.
         """
+        if self.model is None:
+            raise InputError(
+                "this model was loaded from an ONNX export, which holds no torch weights to save: "
+                "copy its folder instead"
+            )
+        from .checkpoints import delta
+        from .checkpoints.native import write_native
+        from .model import lora
+
         encoder = self.model.encoder.model
         adapter = lora.is_lora(encoder)
         if adapter:  # the adapter goes to its own folder; the heads are stored over the base
@@ -122,9 +170,18 @@ class AnyNER:
             state = self.model.state_dict()
         config = ModelConfig(**{**self.config.to_dict(), "encoder": encoder.config.to_dict(), "base": base})
         if base is not None:
-            state = delta.encode(state, _backbone_state(base))
+            from .checkpoints.torch_model import backbone_state
+
+            state = delta.encode(state, backbone_state(base))
         extra = (lambda tmp: lora.save_adapter(encoder, tmp)) if adapter else None
         write_native(Path(path), config, state, self.tokenizer, extra)
+
+    def export_onnx(self, path: str | Path, precision: str = "fp32") -> Path:
+        """Write an ONNX export of this model: a folder that :func:`anyner.load` runs with
+        onnxruntime, tokenizers and numpy, without torch. ``precision``: "fp32" or "int8"."""
+        from .runtime.export import export_onnx
+
+        return export_onnx(self, path, precision)
 
     # -- prediction -------------------------------------------------------------------
     def predict_entities(
@@ -147,23 +204,63 @@ class AnyNER:
         flat_ner: bool = True,
         multi_label: bool = False,
         batch_size: int = 8,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
     ) -> list[list[dict]]:
-        """Entities for each text. ``labels`` is shared by all texts, or one list per text."""
+        """Entities for each text. ``labels`` is shared by all texts, or one list per text.
+
+        Texts are cut into encoder passes (a window of a text with a group of its labels),
+        sorted by length and batched: a forward call takes at most ``batch_size`` passes and at
+        most ``batch_tokens`` padded tokens (passes × longest pass), so short texts share a call
+        while long windows fill one; the results do not depend on either.
+        """
         if isinstance(texts, str):
             raise InputError("texts must be a list of strings; for one text use predict_entities")
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is a {type(text).__name__}, not a string")
-        threshold = check_threshold(threshold)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive integer, got {batch_size!r}")
+        threshold = _check_call(threshold, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
-        with torch.inference_mode():
-            return self._predictor.predict(texts, labelsets, threshold, flat_ner, multi_label, batch_size)
+        return self._predictor.predict(
+            texts, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
+        )
+
+    def batch_predict_words(
+        self,
+        texts: Sequence[Sequence[str]],
+        labels: LabelsArg | Sequence[LabelsArg],
+        threshold: float = 0.5,
+        flat_ner: bool = True,
+        multi_label: bool = False,
+        batch_size: int = 8,
+        batch_tokens: int = DEFAULT_BATCH_TOKENS,
+    ) -> list[list[tuple[int, int, str, float]]]:
+        """Entities of texts given as lists of words (pre-tokenized data, as in evaluation), each
+        as ``(first word, last word inclusive, label, score)``. Options as in
+        :meth:`batch_predict_entities`."""
+        if isinstance(texts, str):
+            raise InputError("texts must be a list of texts, each a list of words")
+        docs = []
+        for i, words in enumerate(texts):
+            if (
+                not isinstance(words, Sequence)
+                or isinstance(words, str)
+                or not all(isinstance(w, str) for w in words)
+            ):
+                raise InputError(f"text {i} must be a list of words (strings), got {words!r:.80}")
+            docs.append(_joined(words))
+        threshold = _check_call(threshold, batch_size, batch_tokens)
+        labelsets = self._labelsets(docs, labels)
+        found = self._predictor.predict_words(
+            docs, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
+        )
+        return [
+            [(s, e, ls.names[c], score) for s, e, c, score in spans]
+            for ls, spans in zip(labelsets, found, strict=True)
+        ]
 
     @staticmethod
-    def _labelsets(texts: list[str], labels) -> list[LabelSet]:
+    def _labelsets(texts: list, labels) -> list[LabelSet]:
         per_text = (
             isinstance(labels, Sequence)
             and not isinstance(labels, str)
@@ -181,4 +278,35 @@ class AnyNER:
 
     def __repr__(self) -> str:
         c = self.config
-        return f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r})"
+        return (
+            f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r}, "
+            f"precision={self.precision!r}, runtime={self.runtime!r})"
+        )
+
+
+def _max_tokens(model: NERModel, tokenizer) -> int:
+    """Encoder positions per pass: the config's, else the least of the encoder's and tokenizer's."""
+    if model.config.max_tokens is not None:
+        return model.config.max_tokens
+    limits = [getattr(model.encoder.model.config, "max_position_embeddings", 512)]
+    if 0 < (tokenizer.model_max_length or 0) < _NO_LIMIT:
+        limits.append(tokenizer.model_max_length)
+    else:  # RoBERTa-style position ids start after the padding index
+        limits.append(limits[0] - 2)
+    return min(limits)
+
+
+def _check_call(threshold, batch_size, batch_tokens) -> float:
+    for name, value in (("batch_size", batch_size), ("batch_tokens", batch_tokens)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return check_threshold(threshold)
+
+
+def _joined(words: Sequence[str]) -> Words:
+    """Pre-split words, placed as if joined by single spaces."""
+    starts, pos = [], 0
+    for w in words:
+        starts.append(pos)
+        pos += len(w) + 1
+    return Words(list(words), starts, [s + len(w) for s, w in zip(starts, words, strict=True)])

@@ -1,8 +1,8 @@
-"""From logits to entities: candidates above the threshold, then a greedy choice.
+"""From probabilities to entities: candidates above the threshold, then a greedy choice.
 
-Candidates are found with tensor operations over all spans × types at once. The greedy
-choice then walks only the candidates, best score first (ties: leftmost, shortest, first
-label), and keeps a span unless it clashes with one already kept:
+Candidates are found with numpy operations over all spans × types at once. The greedy choice
+then walks only the candidates, best score first (ties: leftmost, shortest, first label), and
+keeps a span unless it clashes with one already kept:
 
 - flat: no two kept spans share a word;
 - nested: kept spans may nest, but never partly overlap;
@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 
 @dataclass(frozen=True)
@@ -40,49 +39,44 @@ class Candidates:
 
 
 def span_candidates(
-    logits: torch.Tensor, word_lengths: torch.Tensor, type_counts: torch.Tensor, threshold: float
+    probs: np.ndarray, word_lengths: np.ndarray, type_counts: np.ndarray, threshold: float
 ) -> Candidates:
-    """(B, W, K, C) span logits -> candidates with probability > threshold."""
-    b, w, k, c = logits.shape
-    probs = torch.sigmoid(logits.float())
-    starts = torch.arange(w).view(1, w, 1, 1)
-    widths = torch.arange(k).view(1, 1, k, 1)
-    valid = (starts + widths < word_lengths.view(b, 1, 1, 1)) & (
-        torch.arange(c).view(1, 1, 1, c) < type_counts.view(b, 1, 1, 1)
-    )
-    bi, si, ki, ci = torch.nonzero((probs > threshold) & valid, as_tuple=True)
-    return Candidates(bi.numpy(), si.numpy(), (si + ki).numpy(), ci.numpy(), probs[bi, si, ki, ci].numpy())
+    """(B, W, K, C) span probabilities -> candidates above the threshold."""
+    bi, si, ki, ci = np.nonzero(probs > threshold)
+    # spans past the text's end and padded types score too: drop them
+    valid = (si + ki < word_lengths[bi]) & (ci < type_counts[bi])
+    bi, si, ki, ci = bi[valid], si[valid], ki[valid], ci[valid]
+    return Candidates(bi, si, si + ki, ci, probs[bi, si, ki, ci])
 
 
 def token_candidates(
-    logits: torch.Tensor, word_lengths: torch.Tensor, type_counts: torch.Tensor, threshold: float
+    probs: np.ndarray, word_lengths: np.ndarray, type_counts: np.ndarray, threshold: float
 ) -> Candidates:
-    """(B, W, C, 3) start/end/inside logits -> candidate spans.
+    """(B, W, C, 3) start/end/inside probabilities -> candidate spans.
 
     A span [s, e] of type c is a candidate when start(s) and end(e) exceed the threshold and
     no inside score in [s, e] falls below it; its score is the least of all those scores.
+    All spans × types of an item at once, from the words where some type may start.
     """
-    probs = torch.sigmoid(logits.float())
     rows: list[list[np.ndarray]] = [[], [], [], [], []]
-    for b in range(probs.size(0)):
+    for b in range(len(probs)):
         n, c = int(word_lengths[b]), int(type_counts[b])
-        start, end, inside = probs[b, :n, :c].unbind(-1)  # (n, C) each
+        start, end, inside = np.moveaxis(probs[b, :n, :c], -1, 0)  # (n, C) each
         is_start, is_end = start > threshold, end > threshold
-        starts = torch.nonzero(is_start.any(-1), as_tuple=True)[0]
-        if starts.numel() == 0 or not bool(is_end.any()):
+        starts = np.flatnonzero(is_start.any(-1))
+        if starts.size == 0 or not is_end.any():
             continue
-        pos = torch.arange(n)
         # running[i, e, c] = min(inside[starts[i]..e, c]), +inf before the start
-        before = pos.view(1, n, 1) < starts.view(-1, 1, 1)
-        running = inside.unsqueeze(0).masked_fill(before, float("inf")).cummin(dim=1).values
-        score = torch.minimum(torch.minimum(running, start[starts].unsqueeze(1)), end.unsqueeze(0))
-        ok = is_start[starts].unsqueeze(1) & is_end.unsqueeze(0) & ~before & (running >= threshold)
+        before = np.arange(n)[None, :, None] < starts[:, None, None]
+        running = np.minimum.accumulate(np.where(before, np.inf, inside[None]), axis=1)
+        score = np.minimum(np.minimum(running, start[starts][:, None, :]), end[None])
+        ok = is_start[starts][:, None, :] & is_end[None] & ~before & (running >= threshold)
         # enumerate as (start, type, end)
-        si, ci, ei = torch.nonzero(ok.permute(0, 2, 1), as_tuple=True)
+        si, ci, ei = np.nonzero(ok.transpose(0, 2, 1))
         for out, values in zip(
-            rows, (torch.full_like(si, b), starts[si], ei, ci, score[si, ei, ci]), strict=True
+            rows, (np.full_like(si, b), starts[si], ei, ci, score[si, ei, ci]), strict=True
         ):
-            out.append(values.numpy())
+            out.append(values)
     return Candidates.from_lists(*rows)
 
 

@@ -1,17 +1,22 @@
-"""The inference path: texts -> words -> windows × label groups -> batches -> model ->
-candidates -> greedy choice -> entities with character offsets."""
+"""The inference path: texts -> words -> windows × label groups -> batches -> runner ->
+candidates -> greedy choice -> entities with character offsets.
+
+Everything here is numpy: the runner (torch or onnxruntime) is the only part that knows how
+the network runs, so both runtimes share this one pipeline.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
-import torch
 
-from .config import Architecture
+from .config import Architecture, ModelConfig
 from .decode import Candidates, select, span_candidates, token_candidates
-from .model.model import NERModel
+from .runtime.batching import bucket, collate
+from .runtime.options import Runner
 from .text.labels import LabelSet
 from .text.prompt import MAX_WORD_TOKENS, EncoderInput, PromptBuilder
 from .text.windows import Window, plan_windows
@@ -29,18 +34,25 @@ class Pass:
 
 
 class Predictor:
-    def __init__(self, model: NERModel, builder: PromptBuilder, pad_id: int):
-        self.model = model
+    def __init__(
+        self, builder: PromptBuilder, pad_id: int, config: ModelConfig, runner: Runner | None = None
+    ):
         self.builder = builder
         self.pad_id = pad_id
-        config = model.config
+        self.config = config
+        self.runner = runner  # set by the model facade once it is built
         self.find = span_candidates if config.architecture is Architecture.SPAN else token_candidates
+        # label groups and the room they leave for text depend on the prompts only
+        self._label_plan = lru_cache(maxsize=1024)(self._plan_labels)
+
+    def _plan_labels(self, prompts: tuple[str, ...]) -> tuple[list[list[int]], int]:
+        groups = self.builder.group_labels(prompts)
+        prompt_len = max(self.builder.prompt_length([prompts[i] for i in g]) for g in groups)
+        return groups, self.builder.max_tokens - self.builder.special_count - prompt_len
 
     def plan(self, doc: int, words: Words, labels: LabelSet) -> list[Pass]:
-        cfg = self.model.config
-        groups = self.builder.group_labels(labels.prompts)
-        prompt_len = max(self.builder.prompt_length([labels.prompts[i] for i in g]) for g in groups)
-        text_budget = self.builder.max_tokens - self.builder.special_count - prompt_len
+        cfg = self.config
+        groups, text_budget = self._label_plan(labels.prompts)
         tokens = self.builder.encode_words(words.words, min(MAX_WORD_TOKENS, text_budget))
         windows = plan_windows(tokens.counts.tolist(), text_budget, cfg.max_words, cfg.window_overlap)
         return [
@@ -57,10 +69,13 @@ class Predictor:
         flat_ner: bool,
         multi_label: bool,
         batch_size: int,
+        batch_tokens: int,
     ) -> list[list[dict]]:
         """Entities with character offsets into each text."""
         docs = [split_words(text) for text in texts]
-        spans = self.predict_words(docs, labelsets, threshold, flat_ner, multi_label, batch_size)
+        spans = self.predict_words(
+            docs, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
+        )
         return [
             [
                 {
@@ -75,7 +90,6 @@ class Predictor:
             for text, w, labels, doc_spans in zip(texts, docs, labelsets, spans, strict=True)
         ]
 
-    @torch.inference_mode()
     def predict_words(
         self,
         docs: Sequence[Words],
@@ -84,20 +98,21 @@ class Predictor:
         flat_ner: bool,
         multi_label: bool,
         batch_size: int,
+        batch_tokens: int,
     ) -> list[list[tuple[int, int, int, float]]]:
         """Spans as (first word, last word inclusive, label index, score), per document."""
-        was_training = self.model.training
-        self.model.eval()
+        if self.runner is None:
+            raise RuntimeError("Predictor has no runner")
         found = [_Found() for _ in docs]
         passes = [p for i, d in enumerate(docs) if len(d) for p in self.plan(i, d, labelsets[i])]
-        passes.sort(key=lambda p: len(p.inputs.input_ids))  # similar lengths together: less padding
-        for lo in range(0, len(passes), batch_size):
-            batch = passes[lo : lo + batch_size]
-            tensors = collate_inputs([p.inputs for p in batch], self.pad_id)
-            type_counts = tensors.pop("type_counts")
-            logits = self.model(**tensors)
-            self._collect(found, batch, self.find(logits, tensors["word_lengths"], type_counts, threshold))
-        self.model.train(was_training)
+        with self.runner.session() as score:
+            for rows in bucket([len(p.inputs.input_ids) for p in passes], batch_size, batch_tokens):
+                batch = [passes[i] for i in rows]
+                arrays = collate([p.inputs for p in batch], self.pad_id)
+                probs = score(arrays)
+                self._collect(
+                    found, batch, self.find(probs, arrays.word_lengths, arrays.type_counts, threshold)
+                )
         return [f.select(flat_ner, multi_label) for f in found]
 
     @staticmethod
@@ -139,26 +154,7 @@ class _Found:
         )
 
 
-def collate_inputs(inputs: Sequence[EncoderInput], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad encoder passes into one batch of tensors."""
-    n = len(inputs)
-    t = max(len(x.input_ids) for x in inputs)
-    w = max(len(x.word_positions) for x in inputs)
-    c = max(len(x.type_positions) for x in inputs)
-    input_ids = torch.full((n, t), pad_id, dtype=torch.long)
-    attention = torch.zeros((n, t), dtype=torch.long)
-    word_pos = torch.zeros((n, w), dtype=torch.long)
-    type_pos = torch.zeros((n, c), dtype=torch.long)
-    for i, x in enumerate(inputs):
-        input_ids[i, : len(x.input_ids)] = torch.tensor(x.input_ids)
-        attention[i, : len(x.input_ids)] = 1
-        word_pos[i, : len(x.word_positions)] = torch.tensor(x.word_positions)
-        type_pos[i, : len(x.type_positions)] = torch.tensor(x.type_positions)
-    return {
-        "input_ids": input_ids,
-        "attention_mask": attention,
-        "word_positions": word_pos,
-        "word_lengths": torch.tensor([len(x.word_positions) for x in inputs]),
-        "type_positions": type_pos,
-        "type_counts": torch.tensor([len(x.type_positions) for x in inputs]),
-    }
+def collate_inputs(inputs: Sequence[EncoderInput], pad_id: int) -> dict:
+    """Pad encoder passes into torch tensors: the network's forward arguments plus
+    ``type_counts`` (training batches; this one function imports torch)."""
+    return collate(inputs, pad_id).tensors()

@@ -89,3 +89,34 @@ def test_cli_prints_markdown_and_writes_files(span_model, folder, tmp_path):
 
     missing = CliRunner().invoke(app, ["benchmark", str(folder), "--model", str(model_dir), "--split", "x"])
     assert missing.exit_code == 2 and missing.stderr.startswith("error: ") and "x.jsonl" in missing.stderr
+
+
+def test_cli_precision_and_runtime(span_model, folder, tmp_path):
+    model_dir = tmp_path / "model"
+    span_model.save(model_dir)
+    out_json = tmp_path / "b.json"
+    args = ["benchmark", str(folder), "--model", str(model_dir), "--max-examples", "2"]
+    result = CliRunner().invoke(
+        app, [*args, "--precision", "bf16", "--threads", "1", "--json", str(out_json)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "bf16 on torch" in result.stdout
+    saved = json.loads(out_json.read_text(encoding="utf-8"))
+    assert (saved["precision"], saved["runtime"]) == ("bf16", "torch")
+
+    bad = CliRunner().invoke(app, [*args, "--precision", "int8", "--runtime", "torch"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: ") and "onnxruntime" in bad.stderr
+    assert "\n" not in bad.stderr.strip()
+
+
+def test_eval_cli_takes_the_runtime_options(span_model, folder, tmp_path):
+    model_dir = tmp_path / "model"
+    span_model.save(model_dir)
+    data = str(folder / "alpha" / "test.jsonl")
+    bf16 = CliRunner().invoke(
+        app, ["eval", data, "--model", str(model_dir), "--threshold", "0.3", "--precision", "bf16"]
+    )
+    assert bf16.exit_code == 0, bf16.output
+    assert "micro" in bf16.stdout
+    bad = CliRunner().invoke(app, ["eval", data, "--model", str(model_dir), "--runtime", "tensorflow"])
+    assert bad.exit_code == 2

@@ -1,7 +1,10 @@
 import numpy as np
-import torch
 
 from anyner.decode import select, span_candidates, token_candidates
+
+
+def _sigmoid(x):
+    return (1 / (1 + np.exp(-np.asarray(x, dtype=np.float64)))).astype(np.float32)
 
 
 def _select(spans, flat, multi_label):
@@ -46,24 +49,83 @@ def test_select_empty():
 
 
 def test_span_candidates_respect_text_length_and_type_count():
-    logits = torch.full((2, 4, 3, 2), 5.0)  # everything scores high
-    cand = span_candidates(logits, torch.tensor([4, 2]), torch.tensor([2, 1]), threshold=0.5)
+    probs = np.full((2, 4, 3, 2), 0.99, dtype=np.float32)  # everything scores high
+    cand = span_candidates(probs, np.array([4, 2]), np.array([2, 1]), threshold=0.5)
     assert (cand.end < np.array([4, 2])[cand.item]).all()
     assert (cand.type < np.array([2, 1])[cand.item]).all()
     # item 0: spans of width 1..3 over 4 words (4+3+2) × 2 types; item 1: (2+1) × 1 type
     assert (cand.item == 0).sum() == 18 and (cand.item == 1).sum() == 3
 
 
+def test_span_candidates_are_those_above_the_threshold_with_their_scores():
+    rng = np.random.default_rng(0)
+    probs = rng.random((3, 6, 4, 5), dtype=np.float32)
+    lengths, counts = np.array([6, 3, 1]), np.array([5, 2, 4])
+    cand = span_candidates(probs, lengths, counts, threshold=0.7)
+    expected = {
+        (b, s, s + k, c, float(probs[b, s, k, c]))
+        for b in range(3)
+        for s in range(6)
+        for k in range(4)
+        for c in range(5)
+        if probs[b, s, k, c] > 0.7 and s + k < lengths[b] and c < counts[b]
+    }
+    got = set(
+        zip(
+            cand.item.tolist(),
+            cand.start.tolist(),
+            cand.end.tolist(),
+            cand.type.tolist(),
+            cand.score.tolist(),
+            strict=True,
+        )
+    )
+    assert got == expected and len(cand.score) == len(expected)
+
+
 def test_token_candidates_pair_starts_and_ends_through_inside():
     # one item, 5 words, 1 type: start at 1, end at 3, inside high on 1..3 but low on 4
-    p = torch.full((1, 5, 1, 3), -5.0)
-    p[0, 1, 0, 0] = 2.0  # start
-    p[0, 3, 0, 1] = 1.0  # end
-    p[0, 1:4, 0, 2] = 3.0  # inside
-    cand = token_candidates(p, torch.tensor([5]), torch.tensor([1]), threshold=0.5)
+    logits = np.full((1, 5, 1, 3), -5.0)
+    logits[0, 1, 0, 0] = 2.0  # start
+    logits[0, 3, 0, 1] = 1.0  # end
+    logits[0, 1:4, 0, 2] = 3.0  # inside
+    cand = token_candidates(_sigmoid(logits), np.array([5]), np.array([1]), threshold=0.5)
     assert list(zip(cand.start, cand.end, strict=True)) == [(1, 3)]
-    assert np.isclose(
-        cand.score[0], torch.sigmoid(torch.tensor(1.0)).item()
-    )  # the weakest of start/end/inside
-    p[0, 2, 0, 2] = -3.0  # a gap inside breaks the span
-    assert len(token_candidates(p, torch.tensor([5]), torch.tensor([1]), threshold=0.5).score) == 0
+    assert cand.score[0] == _sigmoid(1.0)  # the weakest of start/end/inside
+    logits[0, 2, 0, 2] = -3.0  # a gap inside breaks the span
+    assert len(token_candidates(_sigmoid(logits), np.array([5]), np.array([1]), threshold=0.5).score) == 0
+
+
+def test_token_candidates_ignore_padded_words_and_types():
+    probs = np.full((2, 4, 3, 3), 0.9, dtype=np.float32)  # every word starts, ends and is inside
+    cand = token_candidates(probs, np.array([4, 2]), np.array([3, 1]), threshold=0.5)
+    # item 0: 10 spans over 4 words × 3 types; item 1: 3 spans over 2 words × 1 type
+    assert (cand.item == 0).sum() == 30 and (cand.item == 1).sum() == 3
+    assert (cand.end < np.array([4, 2])[cand.item]).all() and (cand.start <= cand.end).all()
+    assert (cand.type < np.array([3, 1])[cand.item]).all()
+
+
+def test_token_candidates_match_the_definition_on_random_scores():
+    rng = np.random.default_rng(1)
+    probs = rng.uniform(0.3, 1.0, (2, 7, 3, 3)).astype(np.float32)
+    lengths, counts, t = np.array([7, 4]), np.array([3, 2]), 0.5
+    cand = token_candidates(probs, lengths, counts, threshold=t)
+    expected = set()
+    for b in range(2):
+        for c in range(counts[b]):
+            for s in range(lengths[b]):
+                for e in range(s, lengths[b]):
+                    start, end, inside = probs[b, s, c, 0], probs[b, e, c, 1], probs[b, s : e + 1, c, 2]
+                    if start > t and end > t and (inside >= t).all():
+                        expected.add((b, s, e, c, float(min(start, end, inside.min()))))
+    got = set(
+        zip(
+            cand.item.tolist(),
+            cand.start.tolist(),
+            cand.end.tolist(),
+            cand.type.tolist(),
+            cand.score.tolist(),
+            strict=True,
+        )
+    )
+    assert expected and got == expected and len(cand.score) == len(expected)

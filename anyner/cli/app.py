@@ -74,11 +74,12 @@ def _check_threshold(threshold: float) -> None:
     check_threshold(threshold)
 
 
-def _load_model(path: str | None):
+def _load_model(path: str | None, **options):
+    """``options``: anyner.load's precision, runtime and threads."""
     _quiet_transformers()
     import anyner
 
-    return anyner.load(path)
+    return anyner.load(path, **options)
 
 
 def _quiet_transformers() -> None:

@@ -14,6 +14,7 @@ from ..data.formats import DataFormat
 from ..data.tags import TagScheme
 from ..errors import InputError
 from .app import Opt, _check_threshold, _load_model, _quiet_transformers, _read_labels, app, user_errors
+from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
 
 @app.command()
@@ -64,7 +65,10 @@ def eval_(
     fmt: Annotated[DataFormat, Opt("--format", help="auto: from the file's extension.")] = DataFormat.auto,
     scheme: Annotated[TagScheme, Opt("--scheme", help="Tag scheme of CoNLL files.")] = TagScheme.iob2,
     json_out: Annotated[Path | None, Opt("--json", help="Also write the scores as JSON here.")] = None,
-    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Encoder passes per forward call.")] = 8,
+    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Most encoder passes per forward call.")] = 8,
+    precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Score a model on labelled DATA: strict span-level precision, recall and F1, per type and overall."""
     with user_errors():
@@ -94,7 +98,7 @@ def eval_(
                     f"note: {path}: labels not in --labels count as misses: {', '.join(map(repr, missing))}",
                     err=True,
                 )
-        ner = _load_model(model)
+        ner = _load_model(model, **load_options(precision, runtime, threads))
         mode = "nested" if nested else "flat"
         results = []
         for (path, examples), asked_here in zip(sets, file_labels, strict=True):
@@ -165,7 +169,10 @@ def benchmark(
     ] = None,
     json_out: Annotated[Path | None, Opt("--json", help="Also write the results as JSON here.")] = None,
     markdown_out: Annotated[Path | None, Opt("--markdown", help="Also write the table here.")] = None,
-    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Encoder passes per forward call.")] = 8,
+    batch_size: Annotated[int, Opt("--batch-size", min=1, help="Most encoder passes per forward call.")] = 8,
+    precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Zero-shot scores on every data set in FOLDER, each asked for its own labels, as a markdown table."""
     with user_errors():
@@ -173,7 +180,7 @@ def benchmark(
 
         _check_threshold(threshold)
         find_datasets(folder, split)  # a wrong folder or split fails before the model loads
-        ner = _load_model(model)
+        ner = _load_model(model, **load_options(precision, runtime, threads))
         with _benchmark_progress() as notify:
             result = run_benchmark(
                 ner, folder, split, threshold, not nested, max_examples, batch_size=batch_size, notify=notify

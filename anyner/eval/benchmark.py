@@ -78,6 +78,8 @@ def run_benchmark(
         "mode": "flat" if flat_ner else "nested",
         "split": split,
         "max_examples": max_examples,
+        "precision": model.precision,
+        "runtime": model.runtime,
     }
 
 
@@ -132,7 +134,10 @@ def to_markdown(result: dict[str, Any]) -> str:
         scores = " | ".join(f"{r[key]:.2f}" for key in ("precision", "recall", "f1"))
         lines.append(f"| {_cell(r['dataset'])} | {r['examples']} | {scores} |")
     lines.append(f"| average | | | | {result['average_f1']:.2f} |")
-    note = f"threshold {result['threshold']}, {result['mode']} decoding, split {result['split']}"
+    note = (
+        f"threshold {result['threshold']}, {result['mode']} decoding, split {result['split']}, "
+        f"{result['precision']} on {result['runtime']}"
+    )
     if result.get("max_examples") is not None:
         note += f", first {result['max_examples']} examples per data set"
     return "\n".join(lines) + "\n\n" + note + "\n"

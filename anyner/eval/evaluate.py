@@ -5,20 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..data.example import Example
-from ..text.labels import parse_labels
-from ..text.words import Words
 from .metrics import Report, score
-
-
-def words_of(example: Example) -> Words:
-    """Pre-split words, placed as if joined by single spaces."""
-    starts, pos = [], 0
-    for w in example.words:
-        starts.append(pos)
-        pos += len(w) + 1
-    return Words(
-        list(example.words), starts, [s + len(w) for s, w in zip(starts, example.words, strict=True)]
-    )
 
 
 def evaluate(
@@ -33,9 +20,8 @@ def evaluate(
     every label in the gold data. Gold labels outside them count as misses."""
     if labels is None:
         labels = sorted({label for ex in examples for _, _, label in ex.spans})
-    labelset = parse_labels(labels)
-    found = model._predictor.predict_words(
-        [words_of(ex) for ex in examples], [labelset] * len(examples), threshold, flat_ner, False, batch_size
+    found = model.batch_predict_words(
+        [ex.words for ex in examples], labels, threshold, flat_ner, batch_size=batch_size
     )
-    predicted = [[(s, e, labelset.names[c]) for s, e, c, _ in spans] for spans in found]
+    predicted = [[(s, e, label) for s, e, label, _ in spans] for spans in found]
     return score([ex.spans for ex in examples], predicted)

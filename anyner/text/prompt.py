@@ -53,7 +53,9 @@ class PromptBuilder:
         self.unk_id = self._unk_id()
         self.prefix, self.suffix = self._special_template()
         self.max_tokens = max_tokens
+        # each label is tokenized once, and each group of labels laid out once
         self._label_ids = lru_cache(maxsize=65536)(self._encode_label)
+        self._prompt_ids = lru_cache(maxsize=1024)(self._encode_prompt)
 
     # -- tokenizer facts -------------------------------------------------------------
     def _single_id(self, token: str) -> int:
@@ -133,8 +135,8 @@ class PromptBuilder:
         groups.append(current)
         return groups
 
-    def build(self, doc: DocTokens, start: int, end: int, prompts: Sequence[str]) -> EncoderInput:
-        """The encoder input for words ``[start, end)`` of ``doc`` with these label prompts."""
+    def _encode_prompt(self, prompts: tuple[str, ...]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Token ids of ``prefix [ENT] t0 [ENT] t1 … [SEP]``, and where each [ENT] sits."""
         ids = list(self.prefix)
         type_positions = []
         for prompt in prompts:
@@ -142,8 +144,14 @@ class PromptBuilder:
             ids.append(self.ent_id)
             ids.extend(self._label_ids(prompt))
         ids.append(self.sep_id)
+        return tuple(ids), tuple(type_positions)
+
+    def build(self, doc: DocTokens, start: int, end: int, prompts: Sequence[str]) -> EncoderInput:
+        """The encoder input for words ``[start, end)`` of ``doc`` with these label prompts."""
+        prompt_ids, type_positions = self._prompt_ids(tuple(prompts))
+        ids = list(prompt_ids)
         base = len(ids) - int(doc.starts[start])
         word_positions = (doc.starts[start:end] + base).tolist()
         ids.extend(doc.ids[doc.starts[start] : doc.starts[end]].tolist())
         ids.extend(self.suffix)
-        return EncoderInput(ids, word_positions, type_positions)
+        return EncoderInput(ids, word_positions, list(type_positions))

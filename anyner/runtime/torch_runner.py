@@ -1,0 +1,65 @@
+"""Running the network with torch: fp32, or bf16 under CPU autocast."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from torch import nn
+
+from .batching import MODEL_INPUTS, Batch
+from .options import Score
+from .threads import physical_cores
+
+
+class ScoreModel(nn.Module):
+    """The network up to probabilities, in fp32: what the torch runner runs and what ONNX
+    export traces, so both runtimes compute the very same function."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_positions: torch.Tensor,
+        word_lengths: torch.Tensor,
+        type_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        logits = self.model(input_ids, attention_mask, word_positions, word_lengths, type_positions)
+        return torch.sigmoid(logits.float())
+
+
+class TorchRunner:
+    def __init__(self, model: nn.Module, bf16: bool = False, threads: int | None = None):
+        self.scores = ScoreModel(model)
+        self.bf16 = bf16
+        set_torch_threads(threads)
+
+    @contextmanager
+    def session(self) -> Iterator[Score]:
+        # one autocast region for the whole run: its cache of bf16 weight copies lives as long
+        model = self.scores.model
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                yield self._run
+        finally:
+            model.train(was_training)
+
+    def _run(self, batch: Batch) -> np.ndarray:
+        tensors = batch.tensors()
+        return self.scores(*(tensors[name] for name in MODEL_INPUTS)).numpy()
+
+
+def set_torch_threads(threads: int | None) -> None:
+    """``threads`` if given; otherwise torch's own setting (its default is the physical cores,
+    or what the caller set), lowered to the cores this process may really use."""
+    wanted = threads if threads is not None else min(torch.get_num_threads(), physical_cores())
+    if wanted != torch.get_num_threads():
+        torch.set_num_threads(wanted)
