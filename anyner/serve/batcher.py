@@ -1,0 +1,215 @@
+"""Gather concurrent requests into one model call.
+
+Requests go into an asyncio queue. One worker task takes the first, then keeps collecting for
+up to ``window`` seconds or until ``max_batch`` texts; a request is never split, so one larger
+than ``max_batch`` runs alone. The collected requests are grouped by the options the model
+takes per call (threshold, flat_ner, multi_label); within a group, texts whose requests named
+different labels go in as one label list per text. Each group is one model call, run in a
+single-thread executor so the model computes one batch at a time while the event loop stays free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+
+# predict(texts, labels: shared or one per text, threshold, flat_ner, multi_label) -> entities per text
+Predict = Callable[[list[str], Any, float, bool, bool], list[list[dict]]]
+
+
+class Unavailable(RuntimeError):
+    """The server is shutting down and takes no new work."""
+
+
+@dataclass
+class BatchStats:
+    """Counters the tests and /health-style probes read; updated on the event loop only."""
+
+    requests: int = 0
+    texts: int = 0
+    model_calls: int = 0
+    largest_call: int = 0  # texts in the largest single model call
+
+
+@dataclass(frozen=True)
+class Options:
+    threshold: float
+    flat_ner: bool
+    multi_label: bool
+
+
+@dataclass
+class _Item:
+    texts: list[str]
+    labels: Any  # a list of names or a {name: description} dict, already validated
+    options: Options
+    future: asyncio.Future = field(repr=False)
+
+    @property
+    def labels_key(self) -> tuple:
+        if isinstance(self.labels, dict):
+            return ("dict", *self.labels.items())
+        return ("list", *self.labels)
+
+
+_STOP = object()
+
+
+class MicroBatcher:
+    def __init__(self, predict: Predict, max_batch: int, window_ms: float):
+        self._predict = predict
+        self.max_batch = max_batch
+        self.window = window_ms / 1000.0
+        self.stats = BatchStats()
+        self._queue: asyncio.Queue | None = None
+        self._worker: asyncio.Task | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._carry: _Item | None = None  # collected, but did not fit the last batch
+        self._accepting = False
+
+    @property
+    def batching(self) -> bool:
+        return self.max_batch > 1 and self.window > 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anyner-model")
+        self._worker = asyncio.create_task(self._run(), name="anyner-batcher")
+        self._accepting = True
+
+    async def stop(self) -> None:
+        """Refuse new work, finish everything already queued, then stop the worker."""
+        if self._worker is None:
+            return
+        self._accepting = False
+        assert self._queue is not None and self._executor is not None
+        self._queue.put_nowait(_STOP)
+        try:
+            await self._worker
+        finally:
+            self._executor.shutdown(wait=True)
+            self._worker = None
+
+    # -- requests -------------------------------------------------------------------------
+    async def submit(self, texts: Sequence[str], labels: Any, options: Options) -> list[list[dict]]:
+        """Entities for each text, once the batch this request joins has run."""
+        if not self._accepting or self._queue is None:
+            raise Unavailable("the server is shutting down; retry on another instance")
+        texts = list(texts)
+        self.stats.requests += 1
+        if not texts:
+            return []
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(texts, labels, options, future))
+        return await future
+
+    # -- the worker -----------------------------------------------------------------------
+    async def _run(self) -> None:
+        stopping = False
+        while not stopping or self._carry is not None:
+            batch, stopping = await self._collect(stopping)
+            if batch:
+                await self._run_batch(batch)
+
+    async def _collect(self, stopping: bool) -> tuple[list[_Item], bool]:
+        """The next batch, and whether the stop sentinel has been seen."""
+        assert self._queue is not None
+        if self._carry is not None:
+            first, self._carry = self._carry, None
+        elif stopping:
+            return [], True
+        else:
+            got = await self._queue.get()
+            if got is _STOP:
+                return [], True
+            first = got
+        batch, size = [first], len(first.texts)
+        if not self.batching:
+            return batch, stopping
+        deadline = time.monotonic() + self.window
+        while size < self.max_batch and not stopping:
+            remaining = deadline - time.monotonic()
+            try:
+                got = (
+                    self._queue.get_nowait()
+                    if remaining <= 0
+                    else await asyncio.wait_for(self._queue.get(), remaining)
+                )
+            except (asyncio.QueueEmpty, asyncio.TimeoutError):
+                break
+            if got is _STOP:
+                stopping = True  # finish this batch (and any carry) first
+            elif size + len(got.texts) > self.max_batch:
+                self._carry = got
+                break
+            else:
+                batch.append(got)
+                size += len(got.texts)
+        return batch, stopping
+
+    async def _run_batch(self, batch: list[_Item]) -> None:
+        groups: dict[Options, list[_Item]] = {}
+        for item in batch:
+            groups.setdefault(item.options, []).append(item)
+        for options, items in groups.items():
+            await self._run_group(options, items)
+
+    async def _run_group(self, options: Options, items: list[_Item]) -> None:
+        items = [i for i in items if not i.future.done()]  # a cancelled request needs no answer
+        if not items:
+            return
+        try:
+            results = await self._call(options, items)
+        except InputError as exc:
+            if len(items) == 1:
+                _settle(items[0], exc=exc)
+                return
+            # one request's input broke the shared call: run each alone so only that one fails
+            for item in items:
+                await self._run_group(options, [item])
+            return
+        except Exception as exc:
+            for item in items:
+                _settle(item, exc=exc)
+            return
+        start = 0
+        for item in items:
+            _settle(item, result=results[start : start + len(item.texts)])
+            start += len(item.texts)
+
+    async def _call(self, options: Options, items: list[_Item]) -> list[list[dict]]:
+        texts = [t for item in items for t in item.texts]
+        keys = {item.labels_key for item in items}
+        labels = items[0].labels if len(keys) == 1 else [item.labels for item in items for _ in item.texts]
+        self.stats.model_calls += 1
+        self.stats.texts += len(texts)
+        self.stats.largest_call = max(self.stats.largest_call, len(texts))
+        loop = asyncio.get_running_loop()
+        results = await loop.run_in_executor(
+            self._executor,
+            self._predict,
+            texts,
+            labels,
+            options.threshold,
+            options.flat_ner,
+            options.multi_label,
+        )
+        if len(results) != len(texts):
+            raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
+        return results
+
+
+def _settle(item: _Item, result: Any = None, exc: BaseException | None = None) -> None:
+    if item.future.done():
+        return
+    if exc is not None:
+        item.future.set_exception(exc)
+    else:
+        item.future.set_result(result)
