@@ -7,9 +7,10 @@ and U+2028, shifting the output against the input), and a decoding error can nam
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -30,6 +31,7 @@ class Format(str, Enum):
 class Record:
     id: Any  # the "id" given in JSONL, else the 1-based line number
     text: str
+    line: int  # the 1-based input line it came from, for error messages
 
 
 def display_name(path: str) -> str:
@@ -57,6 +59,41 @@ def count_records(path: str, fmt: Format) -> int | None:
         return sum(1 for line in f if line.strip())
 
 
+def check_records(path: str, fmt: Format) -> int | None:
+    """Read a regular file through once, as ``--resume`` will, so that a bad line or a repeated
+    id fails now rather than hours into the run. Returns the record count (the progress bar's
+    total); None for stdin, pipes, devices, whose records are checked as they stream."""
+    if path == STDIN or not Path(path).is_file():
+        return None
+    with open(path, "rb") as f:
+        return sum(1 for _ in keyed_records(f, path, fmt))
+
+
+def keyed_records(stream: BinaryIO, name: str, fmt: Format) -> Iterator[Record]:
+    """``read_records`` for ``--resume``: JSONL ids must be unique (line numbers always are)."""
+    records = read_records(stream, name, fmt)
+    return unique_ids(records, name) if fmt is Format.jsonl else records
+
+
+def id_key(record_id: Any) -> str:
+    """A record's identity: its id as JSON, so 4 and "4" differ and any JSON value works."""
+    return json.dumps(record_id, sort_keys=True, ensure_ascii=False)
+
+
+def unique_ids(records: Iterable[Record], name: str) -> Iterator[Record]:
+    """Pass records through, failing on an id seen before: ``--resume`` keys records by id."""
+    seen: set[bytes] = set()  # 16-byte digests: memory per record stays small however long the ids
+    for record in records:
+        digest = hashlib.blake2b(id_key(record.id).encode(), digest_size=16).digest()
+        if digest in seen:
+            raise InputError(
+                f"{name} line {record.line}: id {id_key(record.id)} was used by an earlier record "
+                "(records without an id are keyed by line number); --resume needs unique ids"
+            )
+        seen.add(digest)
+        yield record
+
+
 def read_records(stream: BinaryIO, name: str, fmt: Format) -> Iterator[Record]:
     """Records in input order; ``fmt`` must be resolved (text or jsonl). Raises InputError
     naming ``name`` and the line for undecodable bytes or malformed JSONL."""
@@ -70,7 +107,7 @@ def read_records(stream: BinaryIO, name: str, fmt: Format) -> Iterator[Record]:
             line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the text
         line = line.removesuffix("\n").removesuffix("\r")
         if fmt is Format.text:
-            yield Record(number, line)
+            yield Record(number, line, number)
         elif line.strip():  # blank lines in JSONL carry nothing
             yield _json_record(line, name, number)
 
@@ -91,4 +128,4 @@ def _json_record(line: str, name: str, number: int) -> Record:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:  # "\ud800"-style escapes: lone surrogates no tokenizer can take
         raise InputError(f'{where}: "text" has an unpaired surrogate at character {exc.start}') from exc
-    return Record(obj.get("id", number), text)
+    return Record(obj.get("id", number), text, number)

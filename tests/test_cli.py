@@ -137,7 +137,7 @@ def test_predict_reads_lazily():
 
     def endless():
         for i in range(cli.CHUNK):
-            yield cli.Record(i + 1, "x")
+            yield cli.Record(i + 1, "x", i + 1)
         raise AssertionError("read past the first chunk before it was predicted")
 
     first = next(cli._predict(Model(), endless(), ["person"], {}))

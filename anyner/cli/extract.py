@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,9 +15,20 @@ from typing import Annotated, TextIO
 import typer
 
 from ..errors import InputError
-from ..io_records import STDIN, Format, Record, count_records, display_name, open_input, read_records
+from ..io_records import (
+    STDIN,
+    Format,
+    Record,
+    check_records,
+    count_records,
+    display_name,
+    keyed_records,
+    open_input,
+    read_records,
+)
 from ..io_records import resolve_format as _resolve_format
 from .app import Opt, _check_threshold, _load_model, _read_labels, app, user_errors
+from .resume import skip_done
 
 CHUNK = 64  # records read, predicted and written at a time: big inputs never sit in memory
 
@@ -32,6 +45,14 @@ def extract(
     ] = None,
     fmt: Annotated[Format, Opt("--format", help="auto: jsonl for *.jsonl/*.ndjson.")] = Format.auto,
     output: Annotated[Path | None, Opt("--output", "-o", help="Write JSONL here instead of stdout.")] = None,
+    resume: Annotated[
+        bool,
+        Opt(
+            "--resume",
+            help="Continue an interrupted run: keep the records already in --output, add the rest. "
+            "Use the same labels, model and options as before.",
+        ),
+    ] = False,
     model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
     threshold: Annotated[float, Opt("--threshold", "-t", help="Minimum score, in [0, 1].")] = 0.5,
     pretty: Annotated[bool, Opt("--pretty", help="Print a table per text instead of JSONL.")] = False,
@@ -45,10 +66,26 @@ def extract(
             raise InputError("give exactly one of TEXT or --input FILE")
         if pretty and output is not None:
             raise InputError("--pretty prints tables to the terminal; leave out --output, or --pretty")
+        if resume and (input_file is None or output is None):
+            raise InputError("--resume continues an --output FILE written for an --input FILE; give both")
         label_arg = _read_labels(labels, labels_file)
         _check_threshold(threshold)
         stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
+            if input_file is not None and output is not None:
+                _check_not_input(input_file, output)
+            done, total = 0, None
+            if stream is None:
+                records: Iterator[Record] = iter([Record(1, text or "", 1)])
+            else:
+                fmt = _resolve_format(input_file, fmt)
+                name = display_name(input_file)
+                if resume:
+                    total = check_records(input_file, fmt)
+                    records = keyed_records(stream, name, fmt)
+                    done = _skip_done(output, records, name)
+                else:
+                    records = read_records(stream, name, fmt)
             ner = _load_model(model)
             options = {
                 "threshold": threshold,
@@ -56,16 +93,12 @@ def extract(
                 "multi_label": multi_label,
                 "batch_size": batch_size,
             }
-            if stream is None:
-                records: Iterator[Record] = iter([Record(1, text or "")])
-            else:
-                fmt = _resolve_format(input_file, fmt)
-                records = read_records(stream, display_name(input_file), fmt)
-            with _open_output(output) as out:
+            with _open_output(output, append=resume) as out:
                 chunks = _predict(ner, records, label_arg, options)
                 # a bar would tangle with results printed on the same terminal, so only for files and pipes
                 if stream is not None and (output is not None or not sys.stdout.isatty()):
-                    chunks = _with_progress(chunks, count_records(input_file, fmt))
+                    total = total if resume else count_records(input_file, fmt)
+                    chunks = _with_progress(chunks, total, done)
                 for chunk in chunks:
                     for record, entities in chunk:
                         if pretty:
@@ -78,18 +111,37 @@ def extract(
                                 )
                                 + "\n"
                             )
-                    out.flush()  # each chunk reaches the reader as soon as it is done
+                    _flush(out, to_file=output is not None)
         finally:
             if stream is not None and input_file != STDIN:
                 stream.close()
 
 
+def _check_not_input(input_file: str, output: Path) -> None:
+    if input_file != STDIN and output.exists() and os.path.samefile(input_file, output):
+        raise InputError(f"--output {output} is the --input file; writing it would destroy the input")
+
+
+def _skip_done(output: Path, records: Iterator[Record], name: str) -> int:
+    resumed = skip_done(output, records, name)
+    if resumed.done or resumed.cut:
+        torn = f"; cut a torn last line ({resumed.cut} bytes)" if resumed.cut else ""
+        typer.echo(f"resuming after the {resumed.done} records already in {output}{torn}", err=True)
+    return resumed.done
+
+
+def _flush(out: TextIO, to_file: bool) -> None:
+    out.flush()  # each chunk reaches the reader as soon as it is done
+    if to_file and stat.S_ISREG(os.fstat(out.fileno()).st_mode):  # not a FIFO or /dev/stdout
+        os.fsync(out.fileno())  # and the disk: --resume trusts every whole line of the file
+
+
 @contextmanager
-def _open_output(output: Path | None) -> Iterator[TextIO]:
+def _open_output(output: Path | None, append: bool) -> Iterator[TextIO]:
     if output is None:
         yield sys.stdout
         return
-    with open(output, "w", encoding="utf-8", newline="\n") as f:
+    with open(output, "a" if append else "w", encoding="utf-8", newline="\n") as f:
         yield f
 
 
@@ -99,8 +151,9 @@ def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[
         yield list(zip(chunk, results, strict=True))
 
 
-def _with_progress(chunks: Iterator[list], total: int | None) -> Iterator[list]:
-    """A transient bar on stderr, advanced per chunk; the total is known for regular files only."""
+def _with_progress(chunks: Iterator[list], total: int | None, done: int = 0) -> Iterator[list]:
+    """A transient bar on stderr, advanced per chunk from ``done`` (records kept by --resume);
+    the total is known for regular files only."""
     from rich import progress as rp
     from rich.console import Console
 
@@ -117,7 +170,7 @@ def _with_progress(chunks: Iterator[list], total: int | None) -> Iterator[list]:
     with rp.Progress(
         *columns, console=console, transient=True, disable=not console.is_terminal, redirect_stdout=False
     ) as progress:  # stdout carries the results, never the bar
-        task = progress.add_task("extract", total=total, rate="")
+        task = progress.add_task("extract", total=total, completed=done, rate="")
         for chunk in chunks:
             yield chunk
             progress.update(task, advance=len(chunk))

@@ -2,4 +2,6 @@
 imports none of them.
 
 - :mod:`anyner.integrations.spacy`: the ``"anyner"`` spaCy v3 pipeline component.
+- :mod:`anyner.integrations.ray`: ``extract(dataset, labels)`` on Ray Data, for corpora
+  beyond one machine.
 """
