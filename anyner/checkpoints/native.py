@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +10,7 @@ from safetensors.torch import save_file
 
 from ..config import ModelConfig
 from ..errors import CheckpointError
+from .folder import atomic_folder
 from .weights import read_state_dict
 
 CONFIG_FILE = "anyner_config.json"
@@ -44,14 +42,9 @@ def read_native(folder: Path):
 def write_native(
     folder: Path, config: ModelConfig, state: dict, tokenizer, extra: Callable[[Path], None] | None = None
 ) -> None:
-    """Write into a temporary folder beside the target, then swap it in: a crash mid-write
-    never leaves a half-written checkpoint under the target name."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
+    """Write the checkpoint as a whole (see :func:`atomic_folder`): a crash mid-write never
+    leaves a half-written checkpoint under the target name."""
+    with atomic_folder(folder) as tmp:
         tokenizer.save_pretrained(str(tmp))
         if extra is not None:  # more files written into the same folder (e.g. a LoRA adapter)
             extra(tmp)
@@ -59,16 +52,3 @@ def write_native(
         (tmp / CONFIG_FILE).write_text(
             json.dumps(config.to_dict(), indent=2, sort_keys=True), encoding="utf-8"
         )
-        # mkdtemp and safetensors create owner-only files; a model folder is for everyone to read
-        for path in [tmp, *tmp.rglob("*")]:
-            path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
