@@ -153,8 +153,3 @@ class _Found:
             )
         )
 
-
-def collate_inputs(inputs: Sequence[EncoderInput], pad_id: int) -> dict:
-    """Pad encoder passes into torch tensors: the network's forward arguments plus
-    ``type_counts`` (training batches; this one function imports torch)."""
-    return collate(inputs, pad_id).tensors()

@@ -15,28 +15,11 @@ import time
 from pathlib import Path
 
 import torch
+from bench_corpus import labels as entity_types
 
 import anyner
 from anyner import AnyNER
 
-LABELS = [
-    "person",
-    "organization",
-    "location",
-    "date",
-    "product",
-    "event",
-    "disease",
-    "drug",
-    "money",
-    "law",
-    "language",
-    "work of art",
-    "facility",
-    "nationality",
-    "quantity",
-    "time",
-]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "train" / "conll2003" / "test.jsonl"
 
 
@@ -65,7 +48,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = anyner.load(args.model) if Path(args.model).is_dir() else AnyNER.from_backbone(args.model)
     texts = sentences(args.data, args.texts)
-    labels = LABELS[: args.labels]
+    labels = entity_types(args.labels)
     model.batch_predict_entities(texts[:32], labels, batch_size=args.batch_size)  # warm-up
     start = time.perf_counter()
     model.batch_predict_entities(texts, labels, batch_size=args.batch_size)

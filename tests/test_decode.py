@@ -57,6 +57,12 @@ def test_span_candidates_respect_text_length_and_type_count():
     assert (cand.item == 0).sum() == 18 and (cand.item == 1).sum() == 3
 
 
+def _tuples(cand) -> set:
+    """Candidates as (item, start, end, type, score) tuples."""
+    columns = (cand.item, cand.start, cand.end, cand.type, cand.score)
+    return set(zip(*(c.tolist() for c in columns), strict=True))
+
+
 def test_span_candidates_are_those_above_the_threshold_with_their_scores():
     rng = np.random.default_rng(0)
     probs = rng.random((3, 6, 4, 5), dtype=np.float32)
@@ -70,16 +76,7 @@ def test_span_candidates_are_those_above_the_threshold_with_their_scores():
         for c in range(5)
         if probs[b, s, k, c] > 0.7 and s + k < lengths[b] and c < counts[b]
     }
-    got = set(
-        zip(
-            cand.item.tolist(),
-            cand.start.tolist(),
-            cand.end.tolist(),
-            cand.type.tolist(),
-            cand.score.tolist(),
-            strict=True,
-        )
-    )
+    got = _tuples(cand)
     assert got == expected and len(cand.score) == len(expected)
 
 
@@ -118,14 +115,5 @@ def test_token_candidates_match_the_definition_on_random_scores():
                     start, end, inside = probs[b, s, c, 0], probs[b, e, c, 1], probs[b, s : e + 1, c, 2]
                     if start > t and end > t and (inside >= t).all():
                         expected.add((b, s, e, c, float(min(start, end, inside.min()))))
-    got = set(
-        zip(
-            cand.item.tolist(),
-            cand.start.tolist(),
-            cand.end.tolist(),
-            cand.type.tolist(),
-            cand.score.tolist(),
-            strict=True,
-        )
-    )
+    got = _tuples(cand)
     assert expected and got == expected and len(cand.score) == len(expected)

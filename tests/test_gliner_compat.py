@@ -11,10 +11,11 @@ from anyner.errors import CheckpointError
 from anyner.text.words import split_words
 
 
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
 @pytest.mark.parametrize("name", ["span_tiny", "token_tiny"])
-def test_reproduces_gliner_predictions(name, gliner_fixtures):
+def test_reproduces_gliner_predictions(name, runtime, gliner_fixtures):
     folder = gliner_fixtures / name
-    model = anyner.load(folder)
+    model = anyner.load(folder, runtime=runtime)
     reference = json.loads((folder / "reference.json").read_text())
     assert reference["cases"]
     for case in reference["cases"]:

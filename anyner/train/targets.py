@@ -10,7 +10,7 @@ import torch
 
 from ..config import Architecture
 from ..data.example import Example
-from ..pipeline import collate_inputs
+from ..runtime.batching import collate
 from ..text.prompt import PromptBuilder
 
 
@@ -33,7 +33,7 @@ def build_batch(
     for ex, labels in zip(examples, types, strict=True):
         doc = builder.encode_words(ex.words)
         encoded.append(builder.build(doc, 0, len(ex.words), labels))
-    tensors = collate_inputs(encoded, pad_id)
+    tensors = collate(encoded, pad_id).tensors()  # the forward arguments plus type_counts
     type_counts = tensors.pop("type_counts")
     lengths = tensors["word_lengths"]
     b, w, c = len(examples), int(lengths.max()), max(int(type_counts.max()), 1)
