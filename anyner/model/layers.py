@@ -16,7 +16,10 @@ def mlp(in_dim: int, dropout: float, out_dim: int | None = None) -> nn.Sequentia
 
 
 class BiLSTM(nn.Module):
-    """A bidirectional LSTM over word vectors that ignores padding."""
+    """A bidirectional LSTM over word vectors that ignores padding.
+
+    It always runs in fp32, also inside a bf16 autocast region: oneDNN's bf16 LSTM refuses to
+    run on CPUs without native bf16 (AVX2 only), and the LSTM is a small part of the work."""
 
     def __init__(self, hidden_size: int, num_layers: int):
         super().__init__()
@@ -25,7 +28,8 @@ class BiLSTM(nn.Module):
         )
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
+        packed = pack_padded_sequence(x.float(), lengths.cpu(), batch_first=True, enforce_sorted=False)
+        with torch.autocast(x.device.type, enabled=False):
+            out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=x.size(1))
         return out
