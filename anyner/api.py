@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 
 from .checkpoints.onnx import ONNX_FILE, is_onnx, read_onnx
 from .config import ModelConfig
-from .errors import CheckpointError, InputError
+from .errors import AnyNERError, CheckpointError, InputError
 from .pipeline import Predictor
+from .runtime.auto import WeightsStamp, note_once, weights_stamp
 from .runtime.batching import DEFAULT_BATCH_TOKENS
+from .runtime.cpu import cpu_info
 from .runtime.options import RuntimeOptions, resolve_options
 from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
 from .text.prompt import PromptBuilder
@@ -40,11 +42,14 @@ class AnyNER:
         model: NERModel,
         tokenizer,
         *,
-        precision: str | None = None,
+        precision: str | None = "auto",
         runtime: str | None = None,
         threads: int | None = None,
     ):
-        options = resolve_options(precision, runtime, threads)
+        # auto on a model built in code: torch (its weights may be trained; an export would go stale)
+        self._build(model, tokenizer, resolve_options(precision, runtime, threads, exportable=False))
+
+    def _build(self, model: NERModel, tokenizer, options: RuntimeOptions) -> None:
         config: ModelConfig = model.config
         builder = PromptBuilder(
             tokenizer.backend_tokenizer, config.ent_token, config.sep_token, _max_tokens(model, tokenizer)
@@ -59,18 +64,45 @@ class AnyNER:
         self.config: ModelConfig = predictor.config
         self.options = options
         self._predictor = predictor
+        self._exported_weights: WeightsStamp | None = None
 
     def _torch_model_runner(self):
-        """torch, or onnxruntime over an export of this very model (cached, see cached_export)."""
+        """torch, or onnxruntime over an export of this very model (cached, see cached_export).
+        An export that auto picked and that cannot be made falls back to fp32 on torch."""
         o = self.options
-        if o.runtime == "torch":
-            from .runtime.torch_runner import TorchRunner
+        if o.runtime == "onnx":
+            from .runtime.export import cached_export
+            from .runtime.onnx_runner import OnnxRunner
 
-            return TorchRunner(self.model, bf16=o.precision == "bf16", threads=o.threads)
-        from .runtime.export import cached_export
-        from .runtime.onnx_runner import OnnxRunner
+            try:
+                runner = OnnxRunner(cached_export(self, o.precision) / ONNX_FILE, o.threads)
+            except (OSError, AnyNERError) as exc:
+                if not o.auto:
+                    raise
+                return self._fall_back(f"the ONNX export failed ({exc})")
+            self._exported_weights = weights_stamp(self.model)
+            return runner
+        from .runtime.torch_runner import TorchRunner
 
-        return OnnxRunner(cached_export(self, o.precision) / ONNX_FILE, o.threads)
+        if o.precision == "bf16" and not cpu_info().native_bf16:
+            note_once(
+                "precision='bf16' on a CPU without native bf16 (AVX512-BF16 or AMX-BF16): it runs, "
+                "emulated and slower than fp32; precision='auto' picks this CPU's fastest path"
+            )
+        return TorchRunner(self.model, bf16=o.precision == "bf16", threads=o.threads)
+
+    def _fall_back(self, why: str):
+        """precision="auto" on fp32 torch instead of the export it picked, said once."""
+        _note_fallback(why)
+        self.options = RuntimeOptions("fp32", "torch", self.options.threads, why, auto=True)
+        self._exported_weights = None
+        return self._torch_model_runner()
+
+    def _check_export_is_current(self) -> None:
+        """An export auto picked is a copy of the torch weights: once they change (training),
+        the torch model runs instead."""
+        if self._exported_weights is not None and self._exported_weights != weights_stamp(self.model):
+            self._predictor.runner = self._fall_back("the torch weights changed since they were exported")
 
     @property
     def precision(self) -> str:
@@ -80,13 +112,18 @@ class AnyNER:
     def runtime(self) -> str:
         return self.options.runtime
 
+    @property
+    def reason(self) -> str:
+        """Why this precision and runtime: "asked for", or the rule ``precision="auto"`` followed."""
+        return self.options.reason
+
     # -- construction -----------------------------------------------------------------
     @classmethod
     def from_pretrained(
         cls,
         path: str | Path,
         *,
-        precision: str | None = None,
+        precision: str | None = "auto",
         runtime: str | None = None,
         threads: int | None = None,
     ) -> AnyNER:
@@ -105,8 +142,12 @@ class AnyNER:
         options = resolve_options(precision, runtime, threads)  # bad options fail before the slow part
         from .checkpoints.torch_model import read_model
 
+        if options.auto and options.runtime == "torch":  # the faster path needs a missing package
+            _note_fallback(options.reason)
         model, tokenizer = read_model(folder)
-        return cls(model, tokenizer, precision=options.precision, runtime=options.runtime, threads=threads)
+        ner = cls.__new__(cls)
+        ner._build(model, tokenizer, options)
+        return ner
 
     @classmethod
     def _from_onnx(cls, folder: Path, precision, runtime, threads) -> AnyNER:
@@ -114,7 +155,7 @@ class AnyNER:
         from .runtime.onnx_runner import OnnxRunner
 
         config, info, tokenizer = read_onnx(folder)
-        options = resolve_options(precision, runtime, threads, info.precision, "onnx")
+        options = resolve_options(precision, runtime, threads, exported=info.precision)
         if options.runtime != "onnx" or options.precision != info.precision:
             raise InputError(
                 f"{folder} is an ONNX export in {info.precision}: it runs with runtime='onnx', "
@@ -221,6 +262,7 @@ class AnyNER:
                 raise InputError(f"text {i} is a {type(text).__name__}, not a string")
         threshold = _check_call(threshold, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
+        self._check_export_is_current()
         return self._predictor.predict(
             texts, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
         )
@@ -251,6 +293,7 @@ class AnyNER:
             docs.append(_joined(words))
         threshold = _check_call(threshold, batch_size, batch_tokens)
         labelsets = self._labelsets(docs, labels)
+        self._check_export_is_current()
         found = self._predictor.predict_words(
             docs, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
         )
@@ -282,6 +325,10 @@ class AnyNER:
             f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r}, "
             f"precision={self.precision!r}, runtime={self.runtime!r})"
         )
+
+
+def _note_fallback(why: str) -> None:
+    note_once(f"precision='auto' runs fp32 on torch: {why}")
 
 
 def _max_tokens(model: NERModel, tokenizer) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import BackboneNotFoundError
@@ -34,7 +36,8 @@ def load_backbone(name: str):
     path = resolve_backbone(name)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
+        with _no_progress_bar():
+            model = AutoModel.from_pretrained(path)
     except OSError as exc:
         offline = ", ".join(sorted(OFFLINE_BACKBONES))
         raise BackboneNotFoundError(
@@ -43,3 +46,18 @@ def load_backbone(name: str):
             "holding a Hugging Face encoder"
         ) from exc
     return model, tokenizer
+
+
+@contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """No "Loading weights" bar from transformers on the caller's terminal; its setting is
+    put back after."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

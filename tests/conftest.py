@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import string
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# precision="auto" exports loaded models to ONNX: into a folder of this run, not the user's cache
+os.environ.setdefault("ANYNER_CACHE", tempfile.mkdtemp(prefix="anyner-test-cache-"))
 
 SHARED = Path(os.environ.get("ANYNER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 FIXTURES = SHARED / "fixtures" / "gliner"

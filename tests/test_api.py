@@ -114,7 +114,7 @@ def test_save_and_load_round_trip(span_model, token_model, tmp_path):
         folder = tmp_path / f"m{i}"
         model.save(folder)
         assert (folder / "model.safetensors").is_file() and (folder / "anyner_config.json").is_file()
-        again = anyner.load(folder)
+        again = anyner.load(folder, runtime="torch")  # the same scores, bit for bit
         assert again.config == model.config
         a = model.predict_entities(TEXT, LABELS, threshold=0.2, flat_ner=False)
         b = again.predict_entities(TEXT, LABELS, threshold=0.2, flat_ner=False)

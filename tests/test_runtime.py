@@ -21,7 +21,7 @@ LABELS = ["person", "organization", "date", "location"]
 @pytest.mark.parametrize(
     "options,match",
     [
-        ({"precision": "fp16"}, r"precision must be one of 'fp32', 'bf16', 'int8', got 'fp16'"),
+        ({"precision": "fp16"}, r"precision must be one of 'auto', 'fp32', 'bf16', 'int8', got 'fp16'"),
         ({"runtime": "tensorrt"}, r"runtime must be one of 'torch', 'onnx', got 'tensorrt'"),
         ({"precision": "int8", "runtime": "torch"}, "runs on onnxruntime"),
         ({"precision": "bf16", "runtime": "onnx"}, "runs on torch"),
@@ -40,13 +40,20 @@ def test_bad_options_fail_before_a_folder_is_read(tmp_path):
         anyner.load(tmp_path, precision="int4")  # not a model folder: the option is checked first
 
 
+def _concrete(options: RuntimeOptions) -> tuple:
+    return options.precision, options.runtime, options.threads, options.auto
+
+
 def test_options_are_completed():
-    assert resolve_options(None, None, None) == RuntimeOptions("fp32", "torch", None)
     assert resolve_options("int8", None, 2) == RuntimeOptions("int8", "onnx", 2)
     assert resolve_options("bf16", None, None) == RuntimeOptions("bf16", "torch", None)
-    assert resolve_options(None, "onnx", None) == RuntimeOptions("fp32", "onnx", None)
+    assert _concrete(resolve_options("auto", "onnx", None)) == ("fp32", "onnx", None, False)
+    assert _concrete(resolve_options(None, "torch", 1)) == ("fp32", "torch", 1, False)
+    # a model built in code: auto runs it on torch
+    assert _concrete(resolve_options("auto", None, None, exportable=False)) == ("fp32", "torch", None, True)
     # an exported folder: its own precision and runtime unless told otherwise
-    assert resolve_options(None, None, None, "int8", "onnx") == RuntimeOptions("int8", "onnx", None)
+    assert _concrete(resolve_options("auto", None, None, exported="int8")) == ("int8", "onnx", None, False)
+    assert resolve_options(None, None, None, exported="fp32").reason == "an ONNX export runs as exported"
 
 
 def _probs(model, labels=LABELS):

@@ -10,7 +10,10 @@ import json
 import logging
 import os
 import shutil
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +138,7 @@ def _trace(scores: ScoreModel, sample: Batch, path: Path, config: ModelConfig) -
         "scores": out_axes,
     }
     tensors = sample.tensors()
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _no_native_stderr():
         warnings.simplefilter("ignore")  # tracer warnings about Python values read from shapes
         # the TorchScript exporter: it needs no onnxscript and handles the BiLSTM's packed sequences
         torch.onnx.export(
@@ -148,6 +151,23 @@ def _trace(scores: ScoreModel, sample: Batch, path: Path, config: ModelConfig) -
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+@contextmanager
+def _no_native_stderr() -> Iterator[None]:
+    """Silence what C++ code writes to stderr (the exporter's shape-inference warnings about the
+    BiLSTM's packed sequences, harmless: the graph is checked against torch after); Python
+    exceptions still carry the errors."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def _check(scores: ScoreModel, path: Path, sample: Batch) -> None:

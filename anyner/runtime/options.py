@@ -1,5 +1,6 @@
 """What a caller picks at load time: precision, runtime and threads, checked and completed.
 
+- ``auto`` (default): the fastest path whose entities equal fp32's (see anyner.runtime.auto);
 - ``fp32``: torch, or onnxruntime with ``runtime="onnx"``;
 - ``bf16``: torch under ``torch.autocast("cpu", torch.bfloat16)`` (fast where the CPU has
   AVX512-BF16 or AMX);
@@ -20,6 +21,7 @@ from ..errors import InputError
 from .batching import Batch
 
 PRECISIONS = ("fp32", "bf16", "int8")
+AUTO = "auto"
 RUNTIMES = ("torch", "onnx")
 
 
@@ -28,10 +30,13 @@ class RuntimeOptions:
     precision: str = "fp32"
     runtime: str = "torch"
     threads: int | None = None  # None: the physical cores (torch: its own setting, capped at them)
+    reason: str = "asked for"  # why this precision and runtime: the caller's choice, or auto's rule
+    auto: bool = False  # picked by precision="auto", so it may fall back to fp32 on torch
 
     def __post_init__(self) -> None:
         if self.precision not in PRECISIONS:
-            raise InputError(f"precision must be one of {_names(PRECISIONS)}, got {self.precision!r}")
+            choices = _names((AUTO, *PRECISIONS))
+            raise InputError(f"precision must be one of {choices}, got {self.precision!r}")
         if self.runtime not in RUNTIMES:
             raise InputError(f"runtime must be one of {_names(RUNTIMES)}, got {self.runtime!r}")
         if self.threads is not None and (
@@ -53,16 +58,26 @@ def resolve_options(
     precision: str | None,
     runtime: str | None,
     threads: int | None,
-    default_precision: str = "fp32",
-    default_runtime: str = "torch",
+    exported: str | None = None,
+    exportable: bool = True,
 ) -> RuntimeOptions:
-    """Fill in what the caller left out: the model's own precision and runtime (fp32 on torch for
-    weights, what was exported for an ONNX folder), except that int8 means onnxruntime and
-    bf16 torch."""
-    precision = precision or default_precision
+    """Fill in what the caller left out. ``precision`` None or "auto": for an ONNX export, the
+    ``exported`` precision on onnxruntime; with a ``runtime``, fp32 on it; else auto's rule
+    (``exportable``: whether an ONNX export of the weights may be made, see anyner.runtime.auto).
+    int8 means onnxruntime and bf16 torch."""
+    if precision in (None, AUTO):
+        if exported is not None:
+            return RuntimeOptions(exported, runtime or "onnx", threads, "an ONNX export runs as exported")
+        if runtime is not None:
+            return RuntimeOptions("fp32", runtime, threads, f"runtime={runtime!r} asked for: fp32 on it")
+        from .auto import choose
+
+        choice = choose(exportable)
+        return RuntimeOptions(choice.precision, choice.runtime, threads, choice.reason, auto=True)
     if runtime is None:
         implied = {"int8": "onnx", "bf16": "torch"}
-        runtime = implied.get(precision, default_runtime) if isinstance(precision, str) else default_runtime
+        default = "onnx" if exported is not None else "torch"
+        runtime = implied.get(precision, default) if isinstance(precision, str) else default
     return RuntimeOptions(precision, runtime, threads)
 
 
