@@ -85,7 +85,7 @@ def test_cli_prints_markdown_and_writes_files(span_model, folder, tmp_path):
     assert out_md.read_text(encoding="utf-8") == result.stdout
     saved = json.loads(out_json.read_text(encoding="utf-8"))
     assert len(saved["rows"]) == 2 and saved["split"] == "test"
-    assert "alpha: F1" in result.stderr
+    assert "alpha: running" in result.stderr and "alpha: F1" in result.stderr  # as it goes
 
     missing = CliRunner().invoke(app, ["benchmark", str(folder), "--model", str(model_dir), "--split", "x"])
     assert missing.exit_code == 2 and missing.stderr.startswith("error: ") and "x.jsonl" in missing.stderr

@@ -261,7 +261,7 @@ def test_default_model_absent(run, tmp_path, monkeypatch):
 
 
 def test_keyboard_interrupt(run, monkeypatch):
-    def interrupted(path):
+    def interrupted(path, **options):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "_load_model", interrupted)

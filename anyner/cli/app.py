@@ -12,6 +12,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from .. import __version__
@@ -43,11 +44,27 @@ def user_errors() -> Iterator[None]:
         _fail(msg)
     except (AnyNERError, json.JSONDecodeError, UnicodeError) as exc:
         _fail(str(exc))
+    except (click.exceptions.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+        raise  # typer's own ways out (Exit is a RuntimeError)
+    except Exception as exc:  # a bug, or something the checks above missed: one line, no traceback
+        if _debug():
+            raise
+        hint = "rerun with --debug (or ANYNER_DEBUG=1) for the full traceback"
+        _fail(f"unexpected {type(exc).__name__}: {_first_line(exc)} ({hint})", code=1)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     typer.echo("error: " + " ".join(message.split()), err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
+
+
+def _first_line(exc: Exception, limit: int = 300) -> str:
+    text = (str(exc).strip().splitlines() or ["(no message)"])[0]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 def _version(value: bool) -> None:
@@ -57,6 +74,7 @@ def _version(value: bool) -> None:
 
 
 Opt = typer.Option
+DEBUG_ENV = "ANYNER_DEBUG"
 
 
 @app.callback()
@@ -64,8 +82,13 @@ def _root(
     version: Annotated[
         bool, Opt("--version", help="Show the version and exit.", callback=_version, is_eager=True)
     ] = False,
+    debug: Annotated[
+        bool, Opt("--debug", help=f"Show the full traceback of an unexpected error (or {DEBUG_ENV}=1).")
+    ] = False,
 ) -> None:
     """Find entities of any type, named in plain words at run time."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
 def _check_threshold(threshold: float) -> None:

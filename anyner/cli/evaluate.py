@@ -198,7 +198,8 @@ def benchmark(
 
 @contextmanager
 def _benchmark_progress() -> Iterator[Any]:
-    """A bar over the data sets on a terminal's stderr, and one line per finished data set."""
+    """A bar over the data sets on a terminal's stderr, and a line as each data set starts and
+    ends (the bar alone says nothing in a log file)."""
     from rich import progress as rp
     from rich.console import Console
 
@@ -219,12 +220,10 @@ def _benchmark_progress() -> Iterator[Any]:
         def notify(name: str, index: int, total: int, row: dict | None) -> None:
             if row is None:
                 progress.update(task, description=f"benchmark: {name}", total=total, completed=index)
-                return
-            progress.update(task, completed=index + 1)
-            console.print(
-                f"{name}: F1 {row['f1']:.2f} ({row['examples']} examples, {row['seconds']:.1f} s)",
-                markup=False,
-                highlight=False,
-            )
+                done = "running"
+            else:
+                progress.update(task, completed=index + 1)
+                done = f"F1 {row['f1']:.2f} ({row['examples']} examples, {row['seconds']:.1f} s)"
+            console.print(f"[{index + 1}/{total}] {name}: {done}", markup=False, highlight=False)
 
         yield notify

@@ -29,6 +29,7 @@ from ..io_records import (
 from ..io_records import resolve_format as _resolve_format
 from .app import Opt, _check_threshold, _load_model, _read_labels, app, user_errors
 from .resume import skip_done
+from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
 CHUNK = 64  # records read, predicted and written at a time: big inputs never sit in memory
 
@@ -59,6 +60,9 @@ def extract(
     nested: Annotated[bool, Opt("--nested", help="Allow entities inside other entities.")] = False,
     multi_label: Annotated[bool, Opt("--multi-label", help="Let one span carry several labels.")] = False,
     batch_size: Annotated[int, Opt("--batch-size", min=1, help="Encoder passes per forward call.")] = 8,
+    precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Find entities in TEXT or in each record of --input; write one JSON line per text."""
     with user_errors():
@@ -86,7 +90,7 @@ def extract(
                     done = _skip_done(output, records, name)
                 else:
                     records = read_records(stream, name, fmt)
-            ner = _load_model(model)
+            ner = _load_model(model, **load_options(precision, runtime, threads))
             options = {
                 "threshold": threshold,
                 "flat_ner": not nested,

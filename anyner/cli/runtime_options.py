@@ -9,6 +9,7 @@ from .app import Opt
 
 
 class Precision(str, enum.Enum):
+    auto = "auto"
     fp32 = "fp32"
     bf16 = "bf16"
     int8 = "int8"
@@ -21,10 +22,14 @@ class Runtime(str, enum.Enum):
 
 PrecisionOpt = Annotated[
     Precision | None,
-    Opt("--precision", help="fp32 (default), bf16 (torch autocast) or int8 (onnxruntime, quantised)."),
+    Opt(
+        "--precision",
+        help="auto (default: the fastest path with fp32's entities, see `anyner info`), fp32, "
+        "bf16 (torch autocast) or int8 (onnxruntime, quantised).",
+    ),
 ]
 RuntimeOpt = Annotated[
-    Runtime | None, Opt("--runtime", help="torch (default for weights) or onnx (onnxruntime).")
+    Runtime | None, Opt("--runtime", help="torch or onnx (onnxruntime); default: what auto picks.")
 ]
 ThreadsOpt = Annotated[
     int | None, Opt("--threads", min=1, help="Threads per forward pass (default: the physical cores).")

@@ -10,6 +10,7 @@ import typer
 
 from ..errors import InputError
 from .app import Opt, _load_model, app, user_errors
+from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
 
 @app.command()
@@ -27,6 +28,9 @@ def serve(
     max_texts: Annotated[int, Opt("--max-texts", help="Most texts in one request.")] = 64,
     max_labels: Annotated[int, Opt("--max-labels", help="Most labels in one request.")] = 256,
     access_log: Annotated[bool, Opt("--access-log/--no-access-log", help="Log a line per request.")] = True,
+    precision: PrecisionOpt = None,
+    runtime: RuntimeOpt = None,
+    threads: ThreadsOpt = None,
 ) -> None:
     """Serve POST /v1/extract, GET /health, GET /v1/models and a web page at / over HTTP."""
     with user_errors():
@@ -45,12 +49,13 @@ def serve(
         )
         sock = _listen(host, port)  # a port in use fails before the model loads
         try:
-            ner = _load_model(model)
+            ner = _load_model(model, **load_options(precision, runtime, threads))
             server_app = create_app(ner, settings, model_path=model)
             bound = sock.getsockname()[1]
             url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
             name = model or "the default model"
             typer.echo(f"anyner: serving {name} at {url} (web page: {url}/, schema: {url}/openapi.json)")
+            typer.echo(f"anyner: {ner.precision} on {ner.runtime} ({ner.reason})")
             config = uvicorn.Config(
                 server_app, log_level="info", access_log=access_log, timeout_graceful_shutdown=30
             )
