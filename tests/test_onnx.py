@@ -166,6 +166,11 @@ def test_runtime_onnx_exports_once_into_the_cache(models, cache, monkeypatch):
 
 
 def test_int8_export_is_quantised_and_close(models, tmp_path):
+    """Dynamic quantisation rounds each matmul input to 8 bits of its own range (steps of 1/255
+    of it), so the error on a logit grows with the range of the logits, not with any one
+    machine's kernels (VNNI, or AVX2 with its saturating 16-bit sums): through the dozen
+    quantised matmuls in series here, allow 10% of the fp32 logits' range. A candidate further
+    than that from the threshold keeps its decision, whatever the CPU."""
     torch_model, fp32_folder = models["span"]
     folder = torch_model.export_onnx(tmp_path / "int8", precision="int8")
     ops = {node.op_type for node in onnx.load(str(folder / "model.onnx")).graph.node}
@@ -173,10 +178,27 @@ def test_int8_export_is_quantised_and_close(models, tmp_path):
     int8 = anyner.load(folder)
     assert (int8.precision, int8.runtime) == ("int8", "onnx")
     fp32 = anyner.load(fp32_folder)
-    a = fp32.predict_entities(TEXT, LABELS, threshold=0.0, flat_ner=False, multi_label=True)
-    b = int8.predict_entities(TEXT, LABELS, threshold=0.0, flat_ner=False, multi_label=True)
-    assert len(a) == len(b) > 10
-    assert np.mean([abs(x["score"] - y["score"]) for x, y in zip(a, b, strict=True)]) < 0.05
+    want, got = (_logits(m, LONG, LABELS) for m in (fp32, int8))
+    margin = 0.1 * float(want.max() - want.min())
+    clear = np.abs(want) > margin  # threshold 0.5 is logit 0
+    assert clear.mean() > 0.5  # most candidates are clear of it: the check below says something
+    assert np.array_equal(got[clear] > 0, want[clear] > 0)
+    assert int8.predict_entities(TEXT, LABELS, threshold=0.0)  # and it decodes
+
+
+def _logits(model: AnyNER, text: str, labels: list[str]) -> np.ndarray:
+    """Every candidate's logit (span × type), in one batch of the text's windows."""
+    from anyner.runtime.batching import collate
+
+    predictor = model._predictor
+    passes = predictor.plan(0, split_words(text), parse_labels(labels))
+    with predictor.runner.session() as run:
+        return _logit(run(collate([p.inputs for p in passes], predictor.pad_id)))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-12, 1 - 1e-12)
+    return np.log(p) - np.log1p(-p)
 
 
 def test_int8_from_a_weights_folder(models, tmp_path):
