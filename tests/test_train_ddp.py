@@ -29,7 +29,7 @@ SCRIPT = textwrap.dedent(
 
     cfg = config_from_dict(json.loads(sys.argv[1]))
     trainer = Trainer(cfg)
-    seen = [[ex.words for ex in trainer._examples(step, 0)] for step in range(2)]
+    seen = [[trainer.data.examples[i].words for i in trainer._examples(step, 0)] for step in range(2)]
     trainer.run()
     out = Path(sys.argv[2])
     state = {k: v.detach().contiguous() for k, v in trainer.model.state_dict().items()}
@@ -91,7 +91,7 @@ def test_ddp_two_ranks_on_cpu(tmp_path, tiny_backbone):
     single = Trainer(config_from_dict(config(tmp_path / "single", data, tiny_backbone, grad_accum=2)))
     assert single.world == 1
     for step in range(2):
-        expected = [[ex.words for ex in single._examples(step, micro)] for micro in range(2)]
+        expected = [[single.data.examples[i].words for i in single._examples(step, m)] for m in range(2)]
         assert [seen[0][step], seen[1][step]] == expected
 
     # gradients were averaged across ranks: both end with the weights rank 0 saved

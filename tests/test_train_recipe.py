@@ -18,8 +18,9 @@ from anyner.errors import InputError
 from anyner.train.config import DataSource, TrainConfig, config_from_dict, load_train_config
 from anyner.train.losses import pair_loss
 from anyner.train.prepare import PROMPT_RESERVE, prepare
+from anyner.train.prompts import LabelPrompts, read_definitions
 from anyner.train.targets import build_batch
-from anyner.train.types import sample_types
+from anyner.train.types import NegativePools, sample_types
 
 POOL = ["person", "organization", "location", "date", "city", "year", "drug", "disease", "event", "law"]
 
@@ -32,8 +33,11 @@ def write_jsonl(path: Path, records: list) -> Path:
 # -- sample_types ---------------------------------------------------------------------------
 
 
-def draw(own, seed, *, drop=0.3, fraction=0.5, max_types=25, pool=POOL):
-    return sample_types(own, pool, np.random.default_rng(seed), fraction, drop, max_types)
+def draw(
+    own, seed, *, drop=0.3, fraction=0.5, max_types=25, pool=POOL, near=(), exclude=(), near_fraction=0.0
+):
+    pools = NegativePools(pool, near, frozenset(exclude), near_fraction)
+    return sample_types(own, pools, np.random.default_rng(seed), fraction, drop, max_types)
 
 
 def test_positives_are_kept_and_negatives_are_other_labels():
@@ -91,6 +95,63 @@ def test_an_example_without_entities_gets_negative_types():
         assert 1 <= len(types) <= 5
         assert len(types) == len(set(types)) and set(types) <= set(POOL)
     assert all(len(draw([], s, max_types=1)) == 1 for s in range(20))
+
+
+def test_near_misses_come_from_the_examples_own_data_set():
+    near = ["actor", "director", "athlete", "politician", "soldier", "scholar", "painter", "writer"]
+    counts = {"near": 0, "far": 0}
+    for seed in range(300):
+        types = draw(["actor"], seed, drop=0.0, fraction=0.8, near=near, near_fraction=0.75)
+        for t in types:
+            if t != "actor":
+                counts["near" if t in near else "far"] += 1
+    # three near misses for every other negative, roughly
+    assert counts["near"] > 2 * counts["far"] > 0
+    # near_fraction 0: the near pool is not used
+    assert not any(
+        set(draw(["actor"], s, fraction=0.8, near=near, near_fraction=0.0)) & set(near[1:])
+        for s in range(100)
+    )
+
+
+def test_labels_a_partial_data_set_leaves_unlabelled_are_never_negatives():
+    exclude = {"location", "city", "event"}
+    for seed in range(300):
+        types = draw(
+            ["person"], seed, fraction=0.9, exclude=exclude, near=["city", "date"], near_fraction=0.5
+        )
+        assert "person" in types
+        assert not set(types) & exclude
+
+
+# -- label prompts ---------------------------------------------------------------------------
+
+
+def test_definitions_replace_labels_sometimes_and_within_the_prompt_budget(span_model):
+    builder = span_model._predictor.builder
+    definitions = {"person": "a human being, named", "date": "a day, month or year " * 20}
+    prompts = LabelPrompts(definitions, 0.5, builder, budget=40)
+    shown = [prompts(["person", "date", "city"], np.random.default_rng(s)) for s in range(200)]
+    assert all(p[2] == "city" for p in shown)  # no definition: always the label
+    persons = [p[0] for p in shown]
+    assert 40 < persons.count("a human being, named") < 160 and "person" in persons
+    assert all(p[1] == "date" for p in shown)  # its definition never fits 40 tokens
+    assert all(builder.prompt_length(p) <= 40 for p in shown)
+    off = LabelPrompts(definitions, 0.0, builder, budget=400)
+    assert all(off(["person"], np.random.default_rng(s)) == ["person"] for s in range(20))
+
+
+def test_bad_definitions_files_are_clear_errors(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        read_definitions(tmp_path / "nope.json")
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(InputError, match="not valid JSON"):
+        read_definitions(tmp_path / "bad.json")
+    (tmp_path / "list.json").write_text('["a"]')
+    with pytest.raises(InputError, match="label -> definition"):
+        read_definitions(tmp_path / "list.json")
+    (tmp_path / "ok.json").write_text('{"person": " someone "}')
+    assert read_definitions(tmp_path / "ok.json") == {"person": "someone"}
 
 
 # -- build_batch -----------------------------------------------------------------------------
@@ -383,3 +444,33 @@ def test_trainer_stops_on_a_bad_training_file(tmp_path, tiny_backbone):
     unlabelled = write_jsonl(tmp_path / "none.jsonl", [{"tokenized_text": ["x"], "ner": []}])
     with pytest.raises(InputError, match="no labelled mentions"):
         Trainer(config_from_dict({**cfg.to_dict(), "train": [str(unlabelled)], "dev": []}))
+
+
+def test_overrides_replace_fields_and_refuse_unknown_ones(tmp_path):
+    from anyner.train.config import apply_overrides
+
+    cfg = config_from_dict({"output_dir": str(tmp_path), "train": ["x.jsonl"]})
+    changed = apply_overrides(cfg, ["loss=focal", "steps=7", "bf16=auto", "definition_prob=0.25"])
+    assert (changed.loss, changed.steps, changed.bf16, changed.definition_prob) == ("focal", 7, "auto", 0.25)
+    assert changed.train == cfg.train
+    for bad, message in [
+        ("nope=1", "KEY=VALUE"),
+        ("steps", "KEY=VALUE"),
+        ("train=[]", "KEY=VALUE"),
+        ("steps=0", "steps=0"),
+        ("device=tpu", "device"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            apply_overrides(cfg, [bad])
+
+
+def test_bf16_auto_follows_the_device_and_the_cpu(tmp_path, monkeypatch):
+    from anyner.runtime import cpu
+
+    cfg = config_from_dict({"output_dir": str(tmp_path), "train": ["x.jsonl"]})
+    assert cfg.bf16 == "auto" and cfg.resolved_bf16("cuda") is True
+    for native in (True, False):
+        flags = frozenset({"avx2", "avx512_bf16"} if native else {"avx2"})
+        monkeypatch.setattr(cpu, "cpu_info", lambda flags=flags: cpu.CpuInfo("test", flags))
+        assert cfg.resolved_bf16("cpu") is native
+    assert config_from_dict({"output_dir": ".", "train": ["x"], "bf16": False}).resolved_bf16("cuda") is False

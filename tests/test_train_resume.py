@@ -239,3 +239,36 @@ def test_span_run_cannot_resume_a_token_runs_checkpoints(tmp_path, tiny_backbone
     assert "step-00000002" in message and "different model config" in message
     assert "missing weight(s)" in message and "unexpected weight(s)" in message
     assert "new output_dir" in message
+
+
+def test_batches_built_by_worker_processes_train_the_same_weights(tmp_path, tiny_backbone):
+    from anyner.train.config import config_from_dict
+    from anyner.train.trainer import Trainer
+
+    data = write_train_file(tmp_path / "train.jsonl")
+    finals = []
+    for workers in (0, 2):
+        cfg = train_config(tmp_path / f"w{workers}", data, tiny_backbone, steps=6, workers=workers)
+        finals.append(load_file(str(Trainer(config_from_dict(cfg)).run() / "model.safetensors")))
+    assert finals[0].keys() == finals[1].keys()
+    assert all(torch.equal(finals[0][k], finals[1][k]) for k in finals[0])
+
+
+class _Planted:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_a_planted_pickle_in_a_training_checkpoint_never_runs(tmp_path):
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    folder = save_checkpoint(tmp_path / "ckpt", 5, model, optimizer, scheduler, keep=2)
+    marker = tmp_path / "marker.txt"
+    torch.save({"optimizer": _Planted(marker)}, folder / "optim.pt")
+    with pytest.raises(CheckpointError, match="cannot resume"):
+        load_checkpoint(folder, model, optimizer, scheduler)
+    assert not marker.exists()

@@ -26,15 +26,19 @@ def train(
     output_dir: Annotated[
         Path | None, Opt("--output-dir", help="Where checkpoints and the model go (overrides the config).")
     ] = None,
+    set_: Annotated[
+        list[str] | None,
+        Opt("--set", help="Override a config field, KEY=VALUE (repeatable), e.g. --set loss=focal."),
+    ] = None,
 ) -> None:
     """Train a model as CONFIG says; resume from OUTPUT_DIR/checkpoints if a run was stopped.
     Prints the final model folder."""
     with user_errors():
         from dataclasses import replace
 
-        from ..train.config import load_train_config
+        from ..train.config import apply_overrides, load_train_config
 
-        cfg = load_train_config(config)
+        cfg = apply_overrides(load_train_config(config), set_ or [])
         overrides: dict[str, Any] = {}
         if steps is not None:
             overrides["steps"] = steps

@@ -47,14 +47,22 @@ class TorchRunner:
         was_training = model.training
         model.eval()
         try:
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            device = _device(model)
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 yield self._run
         finally:
             model.train(was_training)
 
     def _run(self, batch: Batch) -> np.ndarray:
         tensors = batch.tensors()
-        return self.scores(*(tensors[name] for name in MODEL_INPUTS)).numpy()
+        device = _device(self.scores.model)
+        return self.scores(*(tensors[name].to(device) for name in MODEL_INPUTS)).cpu().numpy()
+
+
+def _device(model: nn.Module) -> torch.device:
+    """Where the model's weights are: the CPU, or a GPU while training there."""
+    first = next(model.parameters(), None)
+    return first.device if first is not None else torch.device("cpu")
 
 
 def set_torch_threads(threads: int | None) -> None:

@@ -54,10 +54,20 @@ def latest_checkpoint(root: Path) -> Path | None:
     return folder
 
 
+def checkpoint_step(folder: Path) -> int:
+    try:
+        return int(json.loads((folder / "state.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(
+            f"cannot resume from {folder}: {exc}; {_fix(folder.parent, folder.name)}"
+        ) from exc
+
+
 def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer, scheduler) -> int:
     try:
         state = load_file(str(folder / "model.safetensors"))
-        optim = torch.load(folder / "optim.pt", map_location="cpu", weights_only=False)
+        # weights_only: tensors, numbers and containers only; a planted pickle cannot run code
+        optim = torch.load(folder / "optim.pt", map_location="cpu", weights_only=True)
         step = json.loads((folder / "state.json").read_text())["step"]
     except Exception as exc:  # any damage to the files means this checkpoint cannot be trusted
         raise CheckpointError(

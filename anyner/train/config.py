@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,8 @@ from ..errors import InputError
 class DataSource:
     path: str  # a data file in any readable format
     max_examples: int | None = None  # a seeded sample of this many (after windowing)
+    # labels this source may leave unlabelled (a partially annotated set): never negatives for it
+    not_negatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,14 @@ class TrainConfig:
     # encoder attention kernel while training; None: "eager" (plain matmuls) under bf16, where
     # it measured ~30% faster on the CPU than sdpa's flash kernel, else the backbone's (sdpa)
     attn_implementation: str | None = None
-    bf16: bool = True  # bf16 autocast on the CPU (AMX units)
+    # bf16 autocast: "auto" is on for a GPU and for CPUs with native bf16 (AVX512-BF16 or AMX),
+    # off elsewhere (emulated bf16 is slow there, and some oneDNN bf16 kernels fail)
+    bf16: bool | Literal["auto"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # "auto": a CUDA GPU when there is one
+    workers: int = 0  # processes building batches beside the training one (worth it on a GPU)
+    definitions: str | None = None  # {label: definition} JSON; a definition sometimes replaces its label
+    definition_prob: float = 0.0  # chance per label (that has a definition) to be shown as its definition
+    near_negative_fraction: float = 0.0  # share of negative types drawn from the example's own data set
     seed: int = 42
     checkpoint_every: int = 500
     keep_checkpoints: int = 2
@@ -83,12 +93,35 @@ class TrainConfig:
             "eval_every": self.eval_every > 0,
             "lr_encoder": self.lr_encoder >= 0,
             "lr_heads": self.lr_heads > 0,
+            "bf16": self.bf16 in (True, False, "auto"),
+            "device": self.device in ("auto", "cpu", "cuda"),
+            "workers": self.workers >= 0,
+            "definition_prob": 0.0 <= self.definition_prob <= 1.0,
+            "near_negative_fraction": 0.0 <= self.near_negative_fraction <= 1.0,
         }
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise InputError(
                 f"invalid training config value(s): {', '.join(f'{k}={getattr(self, k)!r}' for k in bad)}"
             )
+
+    def resolved_device(self) -> str:
+        import torch
+
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise InputError("device: cuda, but torch sees no CUDA GPU here; use device: auto or cpu")
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def resolved_bf16(self, device: str) -> bool:
+        if self.bf16 != "auto":
+            return bool(self.bf16)
+        if device == "cuda":
+            return True
+        from ..runtime.cpu import cpu_info
+
+        return cpu_info().native_bf16
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), default=str))
@@ -136,7 +169,7 @@ def config_from_dict(data: dict[str, Any], base: Path = Path(".")) -> TrainConfi
         if "target_modules" in lora:
             lora["target_modules"] = tuple(lora["target_modules"])
         data["lora"] = LoraSettings(**lora)
-    for key in ("output_dir", "init_from"):
+    for key in ("output_dir", "init_from", "definitions"):
         if data.get(key) is not None:
             data[key] = str(base / data[key])
     try:
@@ -145,13 +178,40 @@ def config_from_dict(data: dict[str, Any], base: Path = Path(".")) -> TrainConfi
         raise InputError(f"invalid training config: {exc}") from exc
 
 
+def apply_overrides(cfg: TrainConfig, assignments: Sequence[str]) -> TrainConfig:
+    """``["loss=focal", "definition_prob=0"]``: top-level fields replaced, values read as YAML."""
+    import yaml
+
+    changes: dict[str, Any] = {}
+    known = {f.name for f in dataclasses.fields(TrainConfig)} - {"train", "dev", "lora"}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        key = key.strip()
+        if not sep or key not in known:
+            raise InputError(
+                f"--set takes KEY=VALUE with KEY one of {', '.join(sorted(known))}; got {item!r}"
+            )
+        try:
+            changes[key] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--set {item!r}: the value is not valid YAML ({exc})") from exc
+    try:
+        return dataclasses.replace(cfg, **changes)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"invalid --set value: {exc}") from exc
+
+
 def _source(value: Any, base: Path) -> DataSource:
     if isinstance(value, str):
         return DataSource(str(base / value))
     if not isinstance(value, dict):
         raise InputError(f"a data source must be a path or a mapping with 'path', got {value!r}")
     _check_keys(DataSource, value, "data source")
-    return DataSource(**{**value, "path": str(base / value["path"])})
+    if "path" not in value:
+        raise InputError(f"a data source needs a 'path', got {value!r}")
+    return DataSource(
+        **{**value, "path": str(base / value["path"]), "not_negatives": tuple(value.get("not_negatives", ()))}
+    )
 
 
 def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:

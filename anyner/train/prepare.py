@@ -23,6 +23,8 @@ class Prepared:
     examples: list[Example]
     labels: list[str]  # every label, once: the pool negative types come from
     report: Counter = field(default_factory=Counter)
+    source_of: list[int] = field(default_factory=list)  # per example: its index in ``sources``
+    source_labels: list[list[str]] = field(default_factory=list)  # per source: the labels it annotates
 
 
 def prepare(
@@ -39,6 +41,8 @@ def prepare(
             pick = np.random.default_rng([seed, k]).choice(len(windows), source.max_examples, replace=False)
             windows = [windows[i] for i in sorted(pick)]
         out.examples.extend(windows)
+        out.source_of.extend([k] * len(windows))
+        out.source_labels.append(sorted({label for ex in windows for _, _, label in ex.spans}))
     labels = Counter(label for ex in out.examples for _, _, label in ex.spans)
     out.labels = sorted(labels)
     out.report["examples"] = len(out.examples)

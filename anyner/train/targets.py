@@ -20,6 +20,15 @@ class TrainBatch:
     targets: torch.Tensor
     mask: torch.Tensor  # which target entries count in the loss
 
+    def to(self, device: torch.device) -> TrainBatch:
+        if device.type == "cpu":
+            return self
+        return TrainBatch(
+            {k: v.to(device, non_blocking=True) for k, v in self.inputs.items()},
+            self.targets.to(device, non_blocking=True),
+            self.mask.to(device, non_blocking=True),
+        )
+
 
 def build_batch(
     examples: Sequence[Example],
@@ -28,11 +37,14 @@ def build_batch(
     pad_id: int,
     architecture: Architecture,
     max_width: int,
+    prompts: Sequence[Sequence[str]] | None = None,
 ) -> TrainBatch:
+    """``types``: the labels asked for in each example (targets follow them); ``prompts``: what
+    the encoder reads for each (a label, a synonym or a definition), by default the labels."""
     encoded = []
-    for ex, labels in zip(examples, types, strict=True):
+    for ex, shown in zip(examples, prompts if prompts is not None else types, strict=True):
         doc = builder.encode_words(ex.words)
-        encoded.append(builder.build(doc, 0, len(ex.words), labels))
+        encoded.append(builder.build(doc, 0, len(ex.words), shown))
     tensors = collate(encoded, pad_id).tensors()  # the forward arguments plus type_counts
     type_counts = tensors.pop("type_counts")
     lengths = tensors["word_lengths"]

@@ -1,5 +1,6 @@
 """The training loop: GLiNER's recipe with two learning rates, warm-up then decay, gradient
-clipping and accumulation, bf16 autocast, fixed seeds, exact resume, optional DDP."""
+clipping and accumulation, bf16 autocast, fixed seeds, exact resume, optional DDP, on the CPU
+or a CUDA GPU (batches then built by worker processes beside the training one)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,18 +17,20 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset
 
 from ..api import AnyNER
 from ..errors import InputError
 from ..eval.evaluate import evaluate
 from ..model.lora import add_lora
-from .checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import checkpoint_step, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .losses import pair_loss
-from .prepare import prepare
+from .prepare import PROMPT_RESERVE, prepare
 from .progress import TrainProgress
-from .targets import build_batch
-from .types import sample_types
+from .prompts import LabelPrompts, read_definitions
+from .targets import TrainBatch, build_batch
+from .types import NegativePools, sample_types
 
 BUCKET = 64  # micro-batches whose examples are sorted by length together
 
@@ -38,6 +42,10 @@ class Trainer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         self.rank, self.world = _init_distributed()
+        self.device = torch.device(cfg.resolved_device())
+        if self.world > 1 and self.device.type != "cpu":
+            raise InputError("distributed training (torchrun) runs on the CPU here; set device: cpu")
+        self.bf16 = cfg.resolved_bf16(self.device.type)
         torch.manual_seed(cfg.seed)  # the heads' initial weights
         if cfg.init_from:
             self.ner = AnyNER.from_pretrained(cfg.init_from)
@@ -63,6 +71,12 @@ class Trainer:
         self.data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
         if not self.data.labels:
             raise InputError("the training data has no labelled mentions")
+        self._pools = [
+            NegativePools(self.data.labels, labels, frozenset(src.not_negatives), cfg.near_negative_fraction)
+            for src, labels in zip(cfg.train, self.data.source_labels, strict=True)
+        ]
+        definitions = read_definitions(cfg.definitions) if cfg.definitions else {}
+        self._prompts = LabelPrompts(definitions, cfg.definition_prob, builder, PROMPT_RESERVE)
         self.dev = [
             (
                 src.path,
@@ -84,7 +98,8 @@ class Trainer:
         for name, p in backbone.named_parameters():
             if "pooler" in name:  # never used for NER; DDP needs every trained weight used
                 p.requires_grad_(False)
-        attn = self.cfg.attn_implementation or ("eager" if self.cfg.bf16 else None)
+        cpu_bf16 = self.bf16 and self.device.type == "cpu"
+        attn = self.cfg.attn_implementation or ("eager" if cpu_bf16 else None)
         if attn is not None:
             backbone.set_attn_implementation(attn)
         if self.cfg.attention_dropout is not None:
@@ -100,7 +115,7 @@ class Trainer:
             keep = torch.zeros(weight.size(0), 1)
             builder = self.ner._predictor.builder
             keep[[builder.ent_id, builder.sep_id]] = 1.0  # the new markers must learn
-            weight.register_hook(lambda grad: grad * keep.to(grad.dtype))
+            weight.register_hook(lambda grad: grad * keep.to(grad.device, grad.dtype))
 
     def _optimizer(self) -> torch.optim.Optimizer:
         groups: dict[tuple[float, float], list] = {}
@@ -125,12 +140,12 @@ class Trainer:
     # -- data order: a pure function of (seed, step), so a resumed run sees the same data.
     # Micro-batches come in groups of BUCKET: the group's examples are sorted by length and cut
     # into batches taken in random order, so a batch holds texts of similar length (less padding).
-    def _examples(self, step: int, micro: int) -> list:
+    def _examples(self, step: int, micro: int) -> np.ndarray:
         unit = (step * self.cfg.grad_accum + micro) * self.world + self.rank
         group, index = divmod(unit, BUCKET)
         if group not in self._groups:
             self._groups = {group: self._bucket(group)}
-        return [self.data.examples[i] for i in self._groups[group][index]]
+        return self._groups[group][index]
 
     def _bucket(self, group: int) -> list[np.ndarray]:
         n, size = len(self.data.examples), self.cfg.batch_size
@@ -149,21 +164,23 @@ class Trainer:
         shuffle = np.random.default_rng([self.cfg.seed, 1_000_003, group]).permutation(len(batches))
         return [batches[i] for i in shuffle]
 
-    def _batch(self, step: int, micro: int):
+    def _batch(self, step: int, micro: int) -> TrainBatch:
         cfg = self.cfg
-        examples = self._examples(step, micro)
+        indices = self._examples(step, micro)
+        examples = [self.data.examples[i] for i in indices]
         rng = np.random.default_rng([cfg.seed, step, micro, self.rank])
         types = [
             sample_types(
                 list(dict.fromkeys(label for _, _, label in ex.spans)),
-                self.data.labels,
+                self._pools[self.data.source_of[i]],
                 rng,
                 cfg.negative_fraction,
                 cfg.type_drop_prob,
                 cfg.max_types,
             )
-            for ex in examples
+            for i, ex in zip(indices, examples, strict=True)
         ]
+        prompts = [self._prompts(labels, rng) for labels in types]
         predictor = self.ner._predictor
         return build_batch(
             examples,
@@ -172,16 +189,37 @@ class Trainer:
             predictor.pad_id,
             self.model.config.architecture,
             self.model.config.max_width,
+            prompts,
         )
+
+    def _batches(self, start: int) -> Iterator[TrainBatch]:
+        """The micro-batches from step ``start`` on, in order. With ``workers``, forked processes
+        build them ahead (before any GPU use: a forked CUDA context is unusable)."""
+        units = range(start * self.cfg.grad_accum, self.cfg.steps * self.cfg.grad_accum)
+        if self.cfg.workers == 0:
+            return (self._batch(*divmod(u, self.cfg.grad_accum)) for u in units)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        loader = DataLoader(
+            _Units(self),
+            batch_size=None,
+            sampler=units,
+            num_workers=self.cfg.workers,
+            collate_fn=_same,
+            prefetch_factor=8,
+            multiprocessing_context="fork",
+        )
+        return iter(loader)
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> Path:
         cfg = self.cfg
         ckpt_root = self.out / "checkpoints"
-        start = 0
         latest = latest_checkpoint(ckpt_root)
+        start = checkpoint_step(latest) if latest is not None else 0
+        batches = self._batches(start)  # forks its workers, if any, before the model moves to a GPU
+        self.model.to(self.device)
         if latest is not None:
-            start = load_checkpoint(latest, self.model, self.optimizer, self.scheduler)
+            load_checkpoint(latest, self.model, self.optimizer, self.scheduler)
         log = _Log(self.out / "train_log.jsonl", self.rank == 0)
         log.write({"event": "start", "step": start, "data": dict(self.data.report), "config": cfg.to_dict()})
         focal = (cfg.focal_alpha, cfg.focal_gamma) if cfg.loss == "focal" else None
@@ -193,12 +231,12 @@ class Trainer:
                 self.model.train()
                 total = 0.0
                 for micro in range(cfg.grad_accum):
-                    batch = self._batch(step, micro)
+                    batch = next(batches).to(self.device)
                     # dropout masks follow (seed, step): identical after a resume
                     torch.manual_seed(
                         cfg.seed * 1_000_003 + (step * cfg.grad_accum + micro) * self.world + self.rank
                     )
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
+                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
                         logits = self.net(**batch.inputs)
                     loss = pair_loss(logits, batch.targets, batch.mask, focal) / cfg.grad_accum
                     loss.backward()
@@ -235,6 +273,7 @@ class Trainer:
                 if self.world > 1:
                     dist.barrier()
         final = self.out / "model"
+        self.model.to("cpu")  # the saved deltas are taken against the backbone on the CPU
         if self.rank == 0:
             # a LoRA run saves its adapter apart, over the base backbone
             self.ner.save(final, base=cfg.backbone if cfg.lora is not None else None)
@@ -247,6 +286,23 @@ class Trainer:
             report = evaluate(self.ner, data.examples, threshold=0.5)
             scores[f"{Path(path).parent.name}/{Path(path).stem}"] = round(100 * report.micro.f1, 2)
         return scores
+
+
+class _Units(Dataset):
+    """Micro-batch number -> the micro-batch, for DataLoader workers."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+
+    def __len__(self) -> int:
+        return self.trainer.cfg.steps * self.trainer.cfg.grad_accum
+
+    def __getitem__(self, unit: int) -> TrainBatch:
+        return self.trainer._batch(*divmod(unit, self.trainer.cfg.grad_accum))
+
+
+def _same(batch: TrainBatch) -> TrainBatch:
+    return batch
 
 
 def _init_distributed() -> tuple[int, int]:

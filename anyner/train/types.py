@@ -1,23 +1,40 @@
 """Which entity types an example is trained with (GLiNER's recipe): its own types, some
-randomly dropped, plus negative types taken from other examples, shuffled, at most
-``max_types``."""
+randomly dropped, plus negative types, shuffled, at most ``max_types``.
+
+Negatives come from two places: the whole label inventory of the training mixture, and the
+labels of the example's own data set ("near misses": a Few-NERD sentence about an actor is
+asked for "director" and "athlete", not only for "protein"). Labels a partially annotated
+set leaves unlabelled are never negatives for its examples: the model would learn to stay
+silent on mentions that are really there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 
+@dataclass(frozen=True)
+class NegativePools:
+    """Where one example's negative types come from."""
+
+    everything: Sequence[str]  # every label of the training mixture
+    near: Sequence[str] = ()  # the labels of the example's own data set
+    exclude: Collection[str] = frozenset()  # never a negative for this example
+    near_fraction: float = 0.0  # expected share of negatives drawn from ``near``
+
+
 def sample_types(
     own: Sequence[str],
-    pool: Sequence[str],
+    pools: NegativePools,
     rng: np.random.Generator,
     negative_fraction: float,
     type_drop_prob: float,
     max_types: int,
 ) -> list[str]:
-    """``own``: the example's labels (unique). ``pool``: every label of the training set."""
+    """``own``: the example's labels (unique)."""
     positives = list(own)
     if len(positives) > 1 and rng.random() < type_drop_prob:
         # the spans of a dropped type become plain negatives: the model learns to stay
@@ -31,13 +48,24 @@ def sample_types(
     else:  # an example without entities still teaches "none of these"
         wanted = int(rng.integers(1, 6))
     wanted = min(wanted, max_types - len(positives))
-    negatives: list[str] = []
-    if wanted > 0 and pool:
-        exclude = set(own)
-        for i in rng.choice(len(pool), min(len(pool), 4 * wanted), replace=False):
-            if pool[i] not in exclude and pool[i] not in negatives:
-                negatives.append(pool[i])
-                if len(negatives) == wanted:
-                    break
+    taken = set(own) | set(pools.exclude)
+    near_wanted = int(rng.binomial(wanted, pools.near_fraction)) if pools.near else 0
+    negatives = _draw(pools.near, near_wanted, taken, rng)
+    negatives += _draw(pools.everything, wanted - len(negatives), taken | set(negatives), rng)
     types = positives + negatives
     return [types[i] for i in rng.permutation(len(types))]
+
+
+def _draw(pool: Sequence[str], wanted: int, taken: set[str], rng: np.random.Generator) -> list[str]:
+    """Up to ``wanted`` distinct labels of ``pool`` not in ``taken`` (a few tries, no full scan:
+    the pool may hold thousands)."""
+    out: list[str] = []
+    if wanted <= 0 or not pool:
+        return out
+    for i in rng.choice(len(pool), min(len(pool), 4 * wanted), replace=False):
+        label = pool[i]
+        if label not in taken and label not in out:
+            out.append(label)
+            if len(out) == wanted:
+                break
+    return out
