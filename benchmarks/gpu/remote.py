@@ -44,11 +44,11 @@ BACKBONE_PREFIX = "encoder.model."
 
 # name -> (packed config, overrides); the same number of examples each
 ABLATIONS = {
-    "v1-mixture": ("mixture-v1", ["definition_prob=0", "near_negative_fraction=0"]),
-    "new-data": ("default", ["definition_prob=0", "near_negative_fraction=0"]),
-    "new+definitions": ("default", ["near_negative_fraction=0"]),
-    "new+defs+near-negatives": ("default", []),
-    "new+defs+near+focal": ("default", ["loss=focal"]),
+    "v1-mixture": ("default", ["definition_prob=0", "near_negative_fraction=0"]),
+    "new-data": ("mixture-v2", ["definition_prob=0", "near_negative_fraction=0"]),
+    "new+definitions": ("mixture-v2", ["near_negative_fraction=0"]),
+    "new+defs+near-negatives": ("mixture-v2", []),
+    "new+defs+near+focal": ("mixture-v2", ["loss=focal"]),
 }
 COMMON = ["batch_size=32", "threads=2", "warmup_ratio=0.05", "lr_encoder=5.0e-5", "lr_heads=3.0e-4"]
 
