@@ -20,7 +20,7 @@ from .runtime.cpu import cpu_info
 from .runtime.options import RuntimeOptions, resolve_options
 from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
 from .text.prompt import PromptBuilder
-from .text.words import Words
+from .text.words import Words, readable
 
 if TYPE_CHECKING:
     from .model.model import NERModel
@@ -263,9 +263,11 @@ class AnyNER:
         threshold = _check_call(threshold, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
         self._check_export_is_current()
-        return self._predictor.predict(
-            texts, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
+        read = [readable(text) for text in texts]
+        found = self._predictor.predict(
+            read, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
         )
+        return [_quoting(t, r, ents) for t, r, ents in zip(texts, read, found, strict=True)]
 
     def batch_predict_words(
         self,
@@ -290,7 +292,7 @@ class AnyNER:
                 or not all(isinstance(w, str) for w in words)
             ):
                 raise InputError(f"text {i} must be a list of words (strings), got {words!r:.80}")
-            docs.append(_joined(words))
+            docs.append(_joined([readable(w) for w in words]))
         threshold = _check_call(threshold, batch_size, batch_tokens)
         labelsets = self._labelsets(docs, labels)
         self._check_export_is_current()
@@ -302,8 +304,8 @@ class AnyNER:
             for ls, spans in zip(labelsets, found, strict=True)
         ]
 
-    @staticmethod
-    def _labelsets(texts: list, labels) -> list[LabelSet]:
+    def _labelsets(self, texts: list, labels) -> list[LabelSet]:
+        control = _control_tokens(self._predictor.builder)
         per_text = (
             isinstance(labels, Sequence)
             and not isinstance(labels, str)
@@ -311,13 +313,13 @@ class AnyNER:
             and all(isinstance(x, Sequence | Mapping) and not isinstance(x, str) for x in labels)
         )
         if not per_text:
-            return [parse_labels(labels)] * len(texts)
+            return [parse_labels(labels, control)] * len(texts)
         if len(labels) != len(texts):
             raise InputError(
                 f"got {len(labels)} label lists for {len(texts)} texts: "
                 "give one list per text, or one shared list"
             )
-        return [parse_labels(x) for x in labels]
+        return [parse_labels(x, control) for x in labels]
 
     def __repr__(self) -> str:
         c = self.config
@@ -348,6 +350,19 @@ def _check_call(threshold, batch_size, batch_tokens) -> float:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InputError(f"{name} must be a positive integer, got {value!r}")
     return check_threshold(threshold)
+
+
+def _control_tokens(builder: PromptBuilder) -> frozenset[str]:
+    """The tokenizer's added tokens ([CLS], the <<ENT>> and <<SEP>> markers…): a label holding one
+    would put a marker into the prompt."""
+    return frozenset(t.content for t in builder._tok.get_added_tokens_decoder().values())
+
+
+def _quoting(text: str, read: str, entities: list[dict]) -> list[dict]:
+    """Entities found in ``read = readable(text)``, quoting ``text`` (the offsets are the same)."""
+    if read == text:
+        return entities
+    return [{**e, "text": text[e["start"] : e["end"]]} for e in entities]
 
 
 def _joined(words: Sequence[str]) -> Words:

@@ -20,6 +20,9 @@ _CJK_CLASS = (
     "\uff66-\uff9f"  # half-width Katakana
     "\U00020000-\U0003134f"  # CJK ideograph extensions B-G
 )
+# half of a UTF-16 surrogate pair ("\\ud800", as json.loads gives for that escape): no tokenizer
+# takes it. U+FFFD is one character too, so offsets into the caller's text stay the same.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _HAS_CJK = re.compile(f"[{_CJK_CLASS}]")
 # Inside a word that has CJK characters: each CJK character alone, other runs kept together.
 _CJK_PIECES = re.compile(f"[{_CJK_CLASS}]|[^{_CJK_CLASS}]+")
@@ -35,6 +38,11 @@ class Words:
 
     def __len__(self) -> int:
         return len(self.words)
+
+
+def readable(text: str) -> str:
+    """``text`` with each unpaired surrogate replaced by U+FFFD: what the tokenizer is given."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def split_words(text: str) -> Words:
