@@ -112,6 +112,16 @@ def _quiet_transformers() -> None:
     hf_logging.disable_progress_bar()
 
 
+def _read_json(path: Path) -> Any:
+    """A small JSON file (labels, a label map), read whole; any failure names the file."""
+    from ..data.safe_json import loads
+
+    try:
+        return loads(path.read_bytes())
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+
+
 def _read_labels(labels: str | None, labels_file: Path | None) -> list[str] | dict[str, str]:
     """Validated here, so a bad label fails before the model loads."""
     from ..text.labels import parse_labels
@@ -124,12 +134,7 @@ def _read_labels(labels: str | None, labels_file: Path | None) -> list[str] | di
             raise InputError(f"--labels {labels!r} has an empty item; separate labels with single commas")
         value: Any = items
     else:
-        try:
-            value = json.loads(labels_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{labels_file}: not valid JSON ({exc})") from exc
-        except UnicodeDecodeError as exc:
-            raise InputError(f"{labels_file}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        value = _read_json(labels_file)
         if not isinstance(value, list | dict):
             kind = type(value).__name__
             raise InputError(

@@ -13,7 +13,16 @@ import typer
 from ..data.formats import DataFormat
 from ..data.tags import TagScheme
 from ..errors import InputError
-from .app import Opt, _check_threshold, _load_model, _quiet_transformers, _read_labels, app, user_errors
+from .app import (
+    Opt,
+    _check_threshold,
+    _load_model,
+    _quiet_transformers,
+    _read_json,
+    _read_labels,
+    app,
+    user_errors,
+)
 from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
 
@@ -124,10 +133,7 @@ def _eval_labels(labels: str | None, label_map: Path | None) -> list[str] | dict
         raise InputError("give at most one of --labels a,b and --label-map FILE")
     if label_map is None:
         return None if labels is None else _read_labels(labels, None)
-    try:
-        value = json.loads(label_map.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{label_map}: not valid JSON ({exc})") from exc
+    value = _read_json(label_map)
     if not isinstance(value, dict) or not value:
         raise InputError(f'{label_map}: expected a non-empty JSON object such as {{"PER": "person"}}')
     from ..text.labels import parse_labels

@@ -14,10 +14,12 @@ from typing import Annotated, TextIO
 
 import typer
 
+from ..data.lines import MAX_LINE_BYTES
 from ..errors import InputError
 from ..io_records import (
     STDIN,
     Format,
+    LineLimit,
     Record,
     check_records,
     count_records,
@@ -45,6 +47,12 @@ def extract(
         str | None, Opt("--input", "-i", help='Texts, one a line; or JSONL with "text", "id"; - = stdin.')
     ] = None,
     fmt: Annotated[Format, Opt("--format", help="auto: jsonl for *.jsonl/*.ndjson.")] = Format.auto,
+    max_line_bytes: Annotated[
+        int, Opt("--max-line-bytes", min=1, help="Most bytes in one input line; a longer one is skipped.")
+    ] = MAX_LINE_BYTES,
+    stop_on_long_line: Annotated[
+        bool, Opt("--stop-on-long-line", help="Stop at a line over --max-line-bytes instead of skipping it.")
+    ] = False,
     output: Annotated[Path | None, Opt("--output", "-o", help="Write JSONL here instead of stdout.")] = None,
     resume: Annotated[
         bool,
@@ -73,6 +81,7 @@ def extract(
         if resume and (input_file is None or output is None):
             raise InputError("--resume continues an --output FILE written for an --input FILE; give both")
         label_arg = _read_labels(labels, labels_file)
+        limit = LineLimit(max_line_bytes, stop_on_long_line)
         _check_threshold(threshold)
         stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
@@ -85,11 +94,11 @@ def extract(
                 fmt = _resolve_format(input_file, fmt)
                 name = display_name(input_file)
                 if resume:
-                    total = check_records(input_file, fmt)
-                    records = keyed_records(stream, name, fmt)
+                    total = check_records(input_file, fmt, limit)
+                    records = keyed_records(stream, name, fmt, limit)
                     done = _skip_done(output, records, name)
                 else:
-                    records = read_records(stream, name, fmt)
+                    records = read_records(stream, name, fmt, limit)
             ner = _load_model(model, **load_options(precision, runtime, threads))
             options = {
                 "threshold": threshold,
@@ -101,7 +110,7 @@ def extract(
                 chunks = _predict(ner, records, label_arg, options)
                 # a bar would tangle with results printed on the same terminal, so only for files and pipes
                 if stream is not None and (output is not None or not sys.stdout.isatty()):
-                    total = total if resume else count_records(input_file, fmt)
+                    total = total if resume else count_records(input_file, fmt, limit)
                     chunks = _with_progress(chunks, total, done)
                 for chunk in chunks:
                     for record, entities in chunk:

@@ -11,12 +11,12 @@ The torn line is cut off and rewritten, so no record is lost, repeated or left h
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..data.safe_json import loads
 from ..errors import InputError
 from ..io_records import Record, id_key
 
@@ -58,8 +58,8 @@ def skip_done(output: Path, records: Iterator[Record], input_name: str) -> Resum
 
 def _written_record(raw: bytes, output: Path, number: int) -> dict:
     try:
-        obj = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        obj = loads(raw)
+    except InputError:
         obj = None
     if not isinstance(obj, dict) or not {"id", "text", "entities"} <= obj.keys():
         raise InputError(

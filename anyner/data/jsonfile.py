@@ -10,9 +10,11 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .example import type_name
 from .files import atomic_writer, decoded_lines, open_binary
 from .issues import IssueLog
+from .safe_json import loads, reason
 
 
 def read_objects(path: Path, log: IssueLog) -> Iterator[tuple[int, Any]]:
@@ -36,9 +38,9 @@ def _jsonl_items(lines: Iterable[tuple[int, str | None]], log: IssueLog) -> Iter
         if line is None or not line.strip():  # undecodable lines are already reported
             continue
         try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as exc:
-            log.error(number, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            yield number, loads(line)
+        except InputError as exc:
+            log.error(number, str(exc))
 
 
 def _array_items(path: Path, log: IssueLog) -> Iterator[tuple[int, Any]]:
@@ -61,6 +63,9 @@ def _array_items(path: Path, log: IssueLog) -> Iterator[tuple[int, Any]]:
             item, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             log.error(exc.lineno, f"not valid JSON ({exc.msg}); the rest of the file was not read")
+            return
+        except (RecursionError, ValueError) as exc:  # nested too deeply, an integer too long
+            log.error(lines.at(pos), f"{reason(exc)}; the rest of the file was not read")
             return
         yield lines.at(pos), item
         pos = _skip_space(text, end)
