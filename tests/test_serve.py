@@ -117,7 +117,6 @@ def test_health_models_and_openapi(client, model_dir):
     (info,) = client.get("/v1/models").json()["models"]
     assert info == {
         "name": model_dir.name,
-        "path": str(model_dir),
         "architecture": "span",
         "backbone": info["backbone"],
     }

@@ -23,7 +23,7 @@ class FakeModel:
         self.delay, self.bad = delay, bad
         self.threads: set[int] = set()
 
-    def __call__(self, texts, labels, threshold, flat_ner, multi_label):
+    def __call__(self, texts, labels, threshold, flat_ner, multi_label, stop):
         self.threads.add(threading.get_ident())
         self.calls.append((list(texts), labels, threshold, flat_ner, multi_label))
         if self.bad is not None and self.bad in texts:

@@ -13,14 +13,16 @@ from typing import Any
 
 
 @contextmanager
-def running(app: Any) -> Iterator[tuple[str, Any]]:
+def running(app: Any, settings: Any = None) -> Iterator[tuple[str, Any]]:
     """Serve ``app`` on a free loopback port in a background thread; on exit, stop it the way
     Ctrl-C does (in-flight requests finish) and check that it stopped."""
-    import uvicorn
+    from anyner.serve import ServeSettings
+    from anyner.serve.server import Server, server_config
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    config = server_config(app, settings or ServeSettings(), log_level="warning", lifespan="on")
+    server = Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

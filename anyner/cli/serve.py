@@ -27,6 +27,16 @@ def serve(
     max_text_bytes: Annotated[int, Opt("--max-text-bytes", help="Most UTF-8 bytes in one text.")] = 100_000,
     max_texts: Annotated[int, Opt("--max-texts", help="Most texts in one request.")] = 64,
     max_labels: Annotated[int, Opt("--max-labels", help="Most labels in one request.")] = 256,
+    max_cost: Annotated[
+        int, Opt("--max-cost", help="Most words × labels in one request (×2 nested or multi-label).")
+    ] = 2_000_000,
+    max_entities: Annotated[int, Opt("--max-entities", help="Most entities returned per text.")] = 1000,
+    deadline: Annotated[
+        float, Opt("--deadline", help="Seconds before an unanswered request gets a 504 and its work stops.")
+    ] = 30.0,
+    shutdown_grace: Annotated[
+        float, Opt("--shutdown-grace", help="Seconds in-flight requests get on SIGTERM or Ctrl-C.")
+    ] = 30.0,
     access_log: Annotated[bool, Opt("--access-log/--no-access-log", help="Log a line per request.")] = True,
     precision: PrecisionOpt = None,
     runtime: RuntimeOpt = None,
@@ -35,9 +45,8 @@ def serve(
     """Serve POST /v1/extract, GET /health, GET /v1/models and a web page at / over HTTP."""
     with user_errors():
         try:
-            import uvicorn
-
             from ..serve import ServeSettings, create_app
+            from ..serve.server import Server, server_config
         except ImportError as exc:
             raise InputError(f"anyner serve needs {exc.name}: pip install 'anyner[serve]'") from exc
         settings = ServeSettings(
@@ -46,6 +55,10 @@ def serve(
             max_text_bytes=max_text_bytes,
             max_texts=max_texts,
             max_labels=max_labels,
+            max_cost=max_cost,
+            max_entities=max_entities,
+            deadline_s=deadline,
+            shutdown_grace_s=shutdown_grace,
         )
         sock = _listen(host, port)  # a port in use fails before the model loads
         try:
@@ -56,11 +69,9 @@ def serve(
             name = model or "the default model"
             typer.echo(f"anyner: serving {name} at {url} (web page: {url}/, schema: {url}/openapi.json)")
             typer.echo(f"anyner: {ner.precision} on {ner.runtime} ({ner.reason})")
-            config = uvicorn.Config(
-                server_app, log_level="info", access_log=access_log, timeout_graceful_shutdown=30
-            )
+            config = server_config(server_app, settings, log_level="info", access_log=access_log)
             with suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once it has shut down cleanly
-                uvicorn.Server(config).run(sockets=[sock])
+                Server(config).run(sockets=[sock])
             typer.echo("anyner: stopped")
         finally:
             sock.close()

@@ -1,18 +1,24 @@
 """The FastAPI app: one model fixed at start-up (no request can name another, nor a file), the
-limits of :class:`ServeSettings`, the micro-batcher, and the web page at ``/``."""
+limits of :class:`ServeSettings`, two micro-batching lanes (small requests never wait behind a
+large one; a large request runs text by text, in turn with other clients'), a deadline on every
+request, and the web page at ``/``."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from .. import __version__
-from .batcher import MicroBatcher, Options
+from .batcher import BatchStats, MicroBatcher, Options
+from .deadline import Deadlines
 from .errors import EXTRACT_ERRORS, add_error_handlers
+from .interrupt import Interrupter
 from .limits import BodyLimit, check_request
 from .page import add_page
 from .schemas import Entity, ExtractRequest, ExtractResponse, ExtractResult, Health, ModelInfo, ModelList
@@ -25,35 +31,39 @@ def create_app(
     model_path: str | Path | None = None,
 ) -> FastAPI:
     """The HTTP app over ``model`` (an :class:`anyner.AnyNER`, or anything with the same
-    ``batch_predict_entities`` and ``config``). ``model_path`` is only reported by /v1/models."""
+    ``batch_predict_entities`` and ``config``). /v1/models reports the name of ``model_path``."""
     settings = settings or ServeSettings()
-    path = str(model_path) if model_path is not None else "default"
     info = ModelInfo(
-        name=Path(path).name or path,
-        path=path,
+        name=Path(model_path).name if model_path is not None else "default",
         architecture=str(getattr(model.config.architecture, "value", model.config.architecture)),
-        backbone=str(model.config.backbone),
+        backbone=Path(str(model.config.backbone)).name,
     )
+    interrupter = Interrupter(model)
 
-    def predict(texts, labels, threshold, flat_ner, multi_label):
-        return model.batch_predict_entities(
-            texts,
-            labels,
-            threshold=threshold,
-            flat_ner=flat_ner,
-            multi_label=multi_label,
-            batch_size=settings.encoder_batch_size,
-        )
+    def predict(texts, labels, threshold, flat_ner, multi_label, stop: threading.Event):
+        with interrupter.watching(stop):
+            return model.batch_predict_entities(
+                texts,
+                labels,
+                threshold=threshold,
+                flat_ner=flat_ner,
+                multi_label=multi_label,
+                batch_size=settings.encoder_batch_size,
+            )
 
-    batcher = MicroBatcher(predict, settings.max_batch, settings.batch_window_ms)
+    stats = BatchStats()
+    small = MicroBatcher(predict, settings.max_batch, settings.batch_window_ms, stats)
+    large = MicroBatcher(predict, 1, 0, stats)
+    deadlines = Deadlines(settings.deadline_s, settings.shutdown_grace_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await batcher.start()
+        await small.start()
+        await large.start()
         try:
             yield
         finally:  # uvicorn has let in-flight requests finish; anything still queued runs here
-            await batcher.stop()
+            await asyncio.gather(small.stop(), large.stop())
 
     app = FastAPI(
         title="anyner",
@@ -63,10 +73,19 @@ def create_app(
         docs_url=None,  # Swagger UI and ReDoc load their code from a CDN; the schema is at /openapi.json
         redoc_url=None,
     )
-    app.state.stats = batcher.stats  # requests, texts, model calls: for tests and probes
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.state.stats = stats  # requests, texts, model calls: for tests and probes
+    app.state.deadlines = deadlines  # anyner.serve.server.Server starts the shutdown clock
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     add_error_handlers(app)
     add_page(app)
+
+    async def run(
+        texts: list[str], labels: Any, options: Options, cost: int, client: Any
+    ) -> list[list[dict]]:
+        if cost <= settings.small_cost:
+            return await small.submit(texts, labels, options, client)
+        parts = await asyncio.gather(*(large.submit([text], labels, options, client) for text in texts))
+        return [found for part in parts for found in part]
 
     @app.get("/health", response_model=Health)
     async def health() -> Health:
@@ -77,15 +96,26 @@ def create_app(
         return ModelList(models=[info])
 
     @app.post("/v1/extract", response_model=ExtractResponse, responses=EXTRACT_ERRORS)
-    async def extract(body: ExtractRequest) -> ExtractResponse:
+    async def extract(body: ExtractRequest, request: Request) -> ExtractResponse:
         """Entities in ``text`` or in each of ``texts``, with character offsets (end exclusive)."""
         texts = body.all_texts()
-        check_request(texts, body.labels, settings)
+        cost = check_request(texts, body.labels, body.flat_ner, body.multi_label, settings)
         options = Options(body.threshold, body.flat_ner, body.multi_label)
-        found = await batcher.submit(texts, body.labels, options)
+        client = request.client.host if request.client else None
+        found = await deadlines.answer(run(texts, body.labels, options, cost, client), request)
         return ExtractResponse(
             model=info.name,
-            results=[ExtractResult(entities=[Entity(**e) for e in ents]) for ents in found],
+            results=[_result(entities, settings.max_entities) for entities in found],
+            max_entities=settings.max_entities,
         )
 
     return app
+
+
+def _result(entities: list[dict], most: int) -> ExtractResult:
+    """At most ``most`` entities, the best-scoring, in text order."""
+    truncated = len(entities) > most
+    if truncated:
+        best = sorted(range(len(entities)), key=lambda i: -entities[i]["score"])[:most]
+        entities = [entities[i] for i in sorted(best)]
+    return ExtractResult(entities=[Entity(**e) for e in entities], truncated=truncated)

@@ -1,17 +1,22 @@
 """Gather concurrent requests into one model call.
 
-Requests go into an asyncio queue. One worker task takes the first, then keeps collecting for
+Requests go into a queue per client, taken in turn (:class:`FairQueue`), so one client's many
+requests cannot hold up another's. One worker task takes the first, then keeps collecting for
 up to ``window`` seconds or until ``max_batch`` texts; a request is never split, so one larger
 than ``max_batch`` runs alone. The collected requests are grouped by the options the model
 takes per call (threshold, flat_ner, multi_label); within a group, texts whose requests named
 different labels go in as one label list per text. Each group is one model call, run in a
 single-thread executor so the model computes one batch at a time while the event loop stays free.
+A call whose requests have all gone (answered by their deadline, or their client left) is told
+to stop through the ``threading.Event`` it is given.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,8 +24,9 @@ from typing import Any
 
 from ..errors import InputError
 
-# predict(texts, labels: shared or one per text, threshold, flat_ner, multi_label) -> entities per text
-Predict = Callable[[list[str], Any, float, bool, bool], list[list[dict]]]
+# predict(texts, labels: shared or one per text, threshold, flat_ner, multi_label, stop) -> entities
+# per text; ``stop`` is set once nobody waits for the answer any more
+Predict = Callable[[list[str], Any, float, bool, bool, threading.Event], list[list[dict]]]
 
 
 class Unavailable(RuntimeError):
@@ -61,13 +67,42 @@ class _Item:
 _STOP = object()
 
 
+class FairQueue:
+    """Items queued per client and taken in turn, one from each client with items waiting."""
+
+    def __init__(self) -> None:
+        self._queues: dict[Any, deque] = {}  # in turn order: a client served goes to the back
+        self._nonempty = asyncio.Event()
+
+    def put_nowait(self, item: Any, client: Any = None) -> None:
+        self._queues.setdefault(client, deque()).append(item)
+        self._nonempty.set()
+
+    def get_nowait(self) -> Any:
+        if not self._queues:
+            raise asyncio.QueueEmpty
+        client = next(iter(self._queues))
+        queue = self._queues.pop(client)
+        item = queue.popleft()
+        if queue:
+            self._queues[client] = queue
+        elif not self._queues:
+            self._nonempty.clear()
+        return item
+
+    async def get(self) -> Any:
+        while not self._queues:
+            await self._nonempty.wait()
+        return self.get_nowait()
+
+
 class MicroBatcher:
-    def __init__(self, predict: Predict, max_batch: int, window_ms: float):
+    def __init__(self, predict: Predict, max_batch: int, window_ms: float, stats: BatchStats | None = None):
         self._predict = predict
         self.max_batch = max_batch
         self.window = window_ms / 1000.0
-        self.stats = BatchStats()
-        self._queue: asyncio.Queue | None = None
+        self.stats = stats if stats is not None else BatchStats()
+        self._queue: FairQueue | None = None
         self._worker: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._carry: _Item | None = None  # collected, but did not fit the last batch
@@ -79,7 +114,7 @@ class MicroBatcher:
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
+        self._queue = FairQueue()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anyner-model")
         self._worker = asyncio.create_task(self._run(), name="anyner-batcher")
         self._accepting = True
@@ -98,8 +133,11 @@ class MicroBatcher:
             self._worker = None
 
     # -- requests -------------------------------------------------------------------------
-    async def submit(self, texts: Sequence[str], labels: Any, options: Options) -> list[list[dict]]:
-        """Entities for each text, once the batch this request joins has run."""
+    async def submit(
+        self, texts: Sequence[str], labels: Any, options: Options, client: Any = None
+    ) -> list[list[dict]]:
+        """Entities for each text, once the batch this request joins has run. Requests of
+        different ``client`` values are served in turn."""
         if not self._accepting or self._queue is None:
             raise Unavailable("the server is shutting down; retry on another instance")
         texts = list(texts)
@@ -107,7 +145,7 @@ class MicroBatcher:
         if not texts:
             return []
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(texts, labels, options, future))
+        self._queue.put_nowait(_Item(texts, labels, options, future), client)
         return await future
 
     # -- the worker -----------------------------------------------------------------------
@@ -191,6 +229,7 @@ class MicroBatcher:
         self.stats.model_calls += 1
         self.stats.texts += len(texts)
         self.stats.largest_call = max(self.stats.largest_call, len(texts))
+        stop = _stop_when_all_gone([item.future for item in items])
         loop = asyncio.get_running_loop()
         results = await loop.run_in_executor(
             self._executor,
@@ -200,10 +239,25 @@ class MicroBatcher:
             options.threshold,
             options.flat_ner,
             options.multi_label,
+            stop,
         )
         if len(results) != len(texts):
             raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")
         return results
+
+
+def _stop_when_all_gone(futures: list[asyncio.Future]) -> threading.Event:
+    """An event set once every future is done before the call answers it (cancelled: its
+    request was answered by a deadline, or its client left)."""
+    stop = threading.Event()
+
+    def gone(_: asyncio.Future) -> None:
+        if all(f.done() for f in futures):
+            stop.set()
+
+    for future in futures:
+        future.add_done_callback(gone)
+    return stop
 
 
 def _settle(item: _Item, result: Any = None, exc: BaseException | None = None) -> None:

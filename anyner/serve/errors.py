@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import InputError
 from .batcher import Unavailable
+from .deadline import ClientGone, DeadlineExceeded
 from .schemas import ErrorResponse, ExtractRequest
 
 log = logging.getLogger("anyner.serve")
@@ -23,10 +24,23 @@ EXTRACT_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "Over a limit: too many texts or labels, or too long."},
     422: {"model": ErrorResponse, "description": "Not readable JSON, wrong types, or bad labels or options."},
     503: {"model": ErrorResponse, "description": "The server is shutting down."},
+    504: {
+        "model": ErrorResponse,
+        "description": "Not answered within the server's deadline; the work stopped.",
+    },
 }
 
 _FIELDS = list(ExtractRequest.model_fields)
-_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "body_timeout"}
+
+
+class BodyTimeout(HTTPException):
+    """The next piece of a request's body did not come in time (408)."""
+
+    def __init__(self, timeout_s: float):
+        super().__init__(
+            408, f"the request body stopped arriving for {timeout_s:g} s, this server's body timeout"
+        )
 
 
 class LimitExceeded(HTTPException):
@@ -77,6 +91,14 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable) -> JSONResponse:
         return error_response(503, "unavailable", str(exc))
+
+    @app.exception_handler(DeadlineExceeded)
+    async def deadline(request: Request, exc: DeadlineExceeded) -> JSONResponse:
+        return error_response(504, "deadline_exceeded", str(exc))
+
+    @app.exception_handler(ClientGone)  # nobody reads this answer
+    async def gone(request: Request, exc: ClientGone) -> JSONResponse:
+        return error_response(499, "client_closed_request", str(exc))
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> JSONResponse:

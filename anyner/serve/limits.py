@@ -4,16 +4,29 @@ is a :class:`LimitExceeded` (413) that names the limit, the request's value and 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import LimitExceeded, limit_response
+from ..text.words import count_words
+from .errors import BodyTimeout, LimitExceeded, limit_response
 from .settings import ServeSettings
 
 
-def check_request(texts: list[str], labels: Any, settings: ServeSettings) -> None:
-    """Raise :class:`LimitExceeded` for too many texts, a text too long, or too many labels."""
+def request_cost(texts: list[str], labels: Any, flat_ner: bool, multi_label: bool) -> int:
+    """The work a request asks for, before it runs: words × labels over its texts (what the
+    encoder reads and what decoding weighs), doubled for nested or multi-label decoding, which
+    keep more candidates."""
+    cost = sum(count_words(text) for text in texts) * len(labels)
+    return cost if flat_ner and not multi_label else 2 * cost
+
+
+def check_request(
+    texts: list[str], labels: Any, flat_ner: bool, multi_label: bool, settings: ServeSettings
+) -> int:
+    """The request's cost; raise :class:`LimitExceeded` for too many texts, a text too long, too
+    many labels, or a cost over the budget."""
     if len(texts) > settings.max_texts:
         raise LimitExceeded(
             "max_texts",
@@ -39,15 +52,28 @@ def check_request(texts: list[str], labels: Any, settings: ServeSettings) -> Non
             settings.max_labels,
             f"{len(labels)} labels; this server takes at most {settings.max_labels} per request",
         )
+    cost = request_cost(texts, labels, flat_ner, multi_label)
+    if cost > settings.max_cost:
+        raise LimitExceeded(
+            "max_cost",
+            cost,
+            settings.max_cost,
+            f"the request costs {cost} (words × labels over its texts, ×2 for nested or multi-label "
+            f"decoding); this server takes at most {settings.max_cost}: send fewer or shorter texts, "
+            "or fewer labels, in several requests",
+        )
+    return cost
 
 
 class BodyLimit:
     """ASGI middleware: refuse a body larger than ``max_bytes`` by its Content-Length, or, for a
-    chunked body, as soon as the bytes read pass the limit."""
+    chunked body, as soon as the bytes read pass the limit; and a body whose next piece takes
+    more than ``timeout_s`` to arrive (408)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,13 +84,19 @@ class BodyLimit:
             # outside the app's exception handlers: answer here, in the same JSON shape
             await limit_response(self.too_large(int(length)))(scope, receive, send)
             return
-        received = 0
+        received, complete = 0, False
 
         async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, complete
+            if complete:  # the body is read: what follows is the client leaving, whenever it does
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout_s)
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.timeout_s) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:  # raised inside the app: its handler answers 413
                     raise self.too_large(received)
             return message

@@ -89,11 +89,15 @@ class Entity(BaseModel):
 
 class ExtractResult(BaseModel):
     entities: list[Entity]
+    truncated: bool = Field(
+        False, description="true: the text had more than max_entities entities; the best-scoring are kept."
+    )
 
 
 class ExtractResponse(BaseModel):
     model: str = Field(description="Name of the model that served the request.")
     results: list[ExtractResult] = Field(description="One per text, in request order.")
+    max_entities: int = Field(description="Most entities returned per text (the best-scoring ones).")
 
 
 class Health(BaseModel):
@@ -101,8 +105,7 @@ class Health(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    name: str
-    path: str
+    name: str = Field(description="The model folder's name (never its path on the server).")
     architecture: str
     backbone: str
 
