@@ -112,16 +112,55 @@ def _select_flat(start: np.ndarray, end: np.ndarray, order: np.ndarray, multi_la
 
 
 def _select_nested(start: np.ndarray, end: np.ndarray, order: np.ndarray, multi_label: bool) -> list[int]:
-    sel_s = np.empty(len(order), np.int64)
-    sel_e = np.empty(len(order), np.int64)
+    """O(C log n) for C candidates over n words: a kept span [a, b] clashes with [s, e] when
+    a < s <= b < e (it ends inside, starting before) or s < a <= e < b (it starts inside, ending
+    after). Two segment trees answer "least start of the spans ending in [s, e)" and "greatest
+    end of the spans starting in (s, e]"."""
+    size = int(end.max()) + 1
+    first_start = _Tree(size, min, size)  # by end position: the least start of a kept span
+    last_end = _Tree(size, max, -1)  # by start position: the greatest end of a kept span
+    kept_spans: set[tuple[int, int]] = set()
     kept: list[int] = []
+    starts, ends = start.tolist(), end.tolist()
     for i in order.tolist():
-        s, e = start[i], end[i]
-        a, b = sel_s[: len(kept)], sel_e[: len(kept)]
-        same = (a == s) & (b == e)
-        partial = ((a < s) & (s <= b) & (b < e)) | ((s < a) & (a <= e) & (e < b))
-        if partial.any() or (not multi_label and same.any()):
+        s, e = starts[i], ends[i]
+        if (s, e) in kept_spans and not multi_label:
             continue
-        sel_s[len(kept)], sel_e[len(kept)] = s, e
+        if first_start.query(s, e) < s or last_end.query(s + 1, e + 1) > e:
+            continue
+        first_start.update(e, s)
+        last_end.update(s, e)
+        kept_spans.add((s, e))
         kept.append(i)
     return kept
+
+
+class _Tree:
+    """A segment tree over positions [0, n): point updates folding in a value, range queries."""
+
+    def __init__(self, n: int, fold, empty: int):
+        self.n, self.fold, self.empty = n, fold, empty
+        self.values = [empty] * (2 * n)
+
+    def update(self, pos: int, value: int) -> None:
+        pos += self.n
+        values, fold = self.values, self.fold
+        values[pos] = fold(values[pos], value)
+        while pos > 1:
+            pos >>= 1
+            values[pos] = fold(values[2 * pos], values[2 * pos + 1])
+
+    def query(self, lo: int, hi: int) -> int:
+        """The fold over positions [lo, hi)."""
+        out, values, fold = self.empty, self.values, self.fold
+        lo, hi = lo + self.n, min(hi, self.n) + self.n
+        while lo < hi:
+            if lo & 1:
+                out = fold(out, values[lo])
+                lo += 1
+            if hi & 1:
+                hi -= 1
+                out = fold(out, values[hi])
+            lo >>= 1
+            hi >>= 1
+        return out

@@ -1,4 +1,6 @@
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from anyner.decode import select, span_candidates, token_candidates
 
@@ -117,3 +119,35 @@ def test_token_candidates_match_the_definition_on_random_scores():
                         expected.add((b, s, e, c, float(min(start, end, inside.min()))))
     got = _tuples(cand)
     assert expected and got == expected and len(cand.score) == len(expected)
+
+
+def _nested_by_brute_force(start, end, label, score, multi_label):
+    """The nested rule, checked against every span kept so far."""
+    kept = []
+    for i in np.lexsort((label, end, start, -score)).tolist():
+        s, e = start[i], end[i]
+        clash = any(
+            (a < s <= b < e) or (s < a <= e < b) or ((a, b) == (s, e) and not multi_label)
+            for a, b in ((start[j], end[j]) for j in kept)
+        )
+        if not clash:
+            kept.append(i)
+    return sorted(kept, key=lambda j: (start[j], kept.index(j)))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    spans=st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 8), st.integers(0, 2), st.floats(0, 1, width=32)),
+        min_size=1,
+        max_size=80,
+    ),
+    multi_label=st.booleans(),
+)
+def test_nested_selection_equals_the_brute_force_rule(spans, multi_label):
+    start = np.array([s for s, _, _, _ in spans])
+    end = np.array([s + w for s, w, _, _ in spans])
+    label = np.array([c for _, _, c, _ in spans])
+    score = np.array([p for _, _, _, p in spans], dtype=np.float32)
+    got = select(start, end, label, score, flat=False, multi_label=multi_label).tolist()
+    assert got == _nested_by_brute_force(start, end, label, score, multi_label)
