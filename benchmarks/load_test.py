@@ -26,8 +26,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+from bench_corpus import LABELS_64 as LABELS
 from server import anyner_serve
-from speed import DATA, LABELS, sentences
+from speed import DATA, sentences
 
 MODES = {"micro-batching": [], "no batching": ["--max-batch", "1"]}
 
