@@ -22,7 +22,7 @@ def load(job: dict):
 
     loaded = {name: sys.modules[name] for name in ("torch", "onnxruntime") if name in sys.modules}
     versions = {"anyner": anyner.__version__} | {k: m.__version__ for k, m in loaded.items()}
-    return predict, versions
+    return predict, versions, {"picked": f"{model.precision} on {model.runtime}"}
 
 
 if __name__ == "__main__":

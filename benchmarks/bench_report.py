@@ -81,6 +81,7 @@ class Row:
     peak_fraction: float
     vs_gliner: float | None = None
     entities_vs_gliner: str | None = None
+    entities_vs_fp32: str | None = None  # against anyner fp32 on torch, same texts
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -189,8 +190,8 @@ def _num(x: float | None, digits: int = 0) -> str:
 
 ROW_HEADER = (
     "| labels | batch | path | texts | texts/s | words/s | p50 ms | p95 ms | peak RSS MiB "
-    "| GFLOP/s | % of peak | × gliner | entities vs gliner |\n"
-    "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    "| GFLOP/s | % of peak | × gliner | entities vs gliner | entities vs anyner fp32 |\n"
+    "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
 )
 
 
@@ -209,6 +210,7 @@ def row_line(r: Row) -> str:
         _num(r.peak_fraction * 100),
         f"{r.vs_gliner:.2f}×" if r.vs_gliner is not None else "–",
         r.entities_vs_gliner or "–",
+        r.entities_vs_fp32 or "–",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -240,9 +242,13 @@ def summary(rows: Sequence[Row], batch: int) -> list[str]:
         ratio = f"{lo:.2f}×" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f}×"
         same = all((r.entities_vs_gliner or "").startswith("identical") for r in mine)
         counts = "/".join(str(r.labels) for r in mine)
+        vs_fp32 = ""
+        if all(r.entities_vs_fp32 for r in mine):
+            same_fp32 = all(r.entities_vs_fp32.startswith("identical") for r in mine)
+            vs_fp32 = f", {'identical' if same_fp32 else 'not identical'} to anyner fp32's"
         lines.append(
             f"- {path}: {ratio} gliner's throughput (short sentences, batch {batch}, "
-            f"{counts} labels); entities {'identical' if same else 'not identical'} to gliner's"
+            f"{counts} labels); entities {'identical' if same else 'not identical'} to gliner's" + vs_fp32
         )
     for path in dict.fromkeys(r.path for r in rows):
         best = max(
@@ -310,10 +316,23 @@ def render_section(data: dict) -> str:
     out = ["## Side-by-side with gliner", ""]
     if data["quick"]:
         out += ["*A `--quick` smoke run: tiny budgets, not a measurement.*", ""]
+    features = ""
+    if "cpu_features" in m:
+        absent = f"; no {', '.join(m['cpu_features_absent'])}" if m.get("cpu_features_absent") else ""
+        features = f"; {', '.join(m['cpu_features']) or 'none of AVX2, AVX-512, VNNI, bf16'}{absent}"
     out += [
-        f"Measured {data['date']} on {m['cpu']} ({m['cores']} cores), {data['threads']} threads for "
-        f"every path. Versions: {versions}.",
+        f"Measured {data['date']} on {m['cpu']} ({m['cores']} cores{features}), {data['threads']} "
+        f"threads for every path. Versions: {versions}.",
         "",
+        *(
+            [
+                f'`anyner auto` is the default `anyner.load()` path (`precision="auto"`); here it ran '
+                f"{data['auto_picks']}.",
+                "",
+            ]
+            if data.get("auto_picks")
+            else []
+        ),
         f"Command: `{data['command']}`",
         "",
         f"Matmul peak at {data['threads']} threads, measured in this run: fp32 {peak['fp32']:.0f} "

@@ -59,12 +59,13 @@ def peak_rss_mb() -> float:
     return kib / 1024
 
 
-def main(load: Callable[[dict], tuple[Predict, dict]]) -> None:
-    """``runner.py JOB.json RESULT.json``: ``load(job)`` gives (predict, versions)."""
+def main(load: Callable[[dict], tuple]) -> None:
+    """``runner.py JOB.json RESULT.json``: ``load(job)`` gives (predict, versions) or (predict,
+    versions, extra), extra being more keys for the result (what the path ran on)."""
     job_path, result_path = map(Path, sys.argv[1:3])
     job = json.loads(job_path.read_text(encoding="utf-8"))
     start = time.perf_counter()
-    predict, versions = load(job)
+    predict, versions, *extra = load(job)
     load_seconds = time.perf_counter() - start
     runs = []
     for run in job["runs"]:
@@ -76,4 +77,6 @@ def main(load: Callable[[dict], tuple[Predict, dict]]) -> None:
             flush=True,
         )
     result = {"versions": versions, "load_seconds": load_seconds, "peak_rss_mb": peak_rss_mb(), "runs": runs}
+    for more in extra:
+        result.update(more)
     result_path.write_text(json.dumps(result), encoding="utf-8")

@@ -4,9 +4,11 @@
 
 gliner 0.2.29 runs in its own virtual environment (made on first use, under
 ~/.cache/anyner-bench) and builds the checkpoint: a span model (markerV0, max_width 12) on
-all-MiniLM-L6-v2, heads seeded and untrained. anyner loads the same folder. Every path (gliner,
-anyner fp32 / bf16 / onnx fp32 / onnx int8) runs each input kind in a fresh process, with the
-same texts, labels, threshold and thread count, so each peak RSS is its own.
+all-MiniLM-L6-v2, heads seeded and untrained. anyner loads the same folder. Every path (gliner, anyner auto
+(the default ``anyner.load()`` path) / fp32 / bf16 / onnx fp32 / onnx int8) runs each input kind
+in a fresh process, with the same texts, labels, threshold and thread count, so each peak RSS is
+its own. The paths take turns on one input kind before the next kind starts, so gliner and
+anyner run close in time: on a shared machine the ratios hold better than the absolute rates.
 
 Prints the markdown, writes the JSON (--out) and the "Side-by-side with gliner" section of
 docs/performance.md (full runs; --doc to choose the file, --no-doc to skip).
@@ -42,7 +44,7 @@ class PathSpec:
     name: str
     engine: str  # "gliner" or "anyner"
     precision: str = "fp32"
-    runtime: str = "torch"
+    runtime: str | None = "torch"  # None: what precision="auto" picks
 
     @property
     def peak_dtype(self) -> str:
@@ -54,6 +56,7 @@ PATHS = {
     p.key: p
     for p in (
         PathSpec("gliner", "gliner", "gliner"),
+        PathSpec("auto", "anyner auto", "anyner", "auto", None),
         PathSpec("fp32", "anyner fp32", "anyner"),
         PathSpec("bf16", "anyner bf16", "anyner", "bf16"),
         PathSpec("onnx-fp32", "anyner onnx fp32", "anyner", "fp32", "onnx"),
@@ -282,8 +285,9 @@ def collect(results: dict, sets: list[TextSet], plan: Plan, peak: dict[str, floa
 
 
 def against_gliner(rows: list[report.Row], entities: dict) -> list[report.Row]:
-    """Each anyner row with its throughput ratio to gliner's and whether the entities agree."""
-    ref_name = PATHS["gliner"].name
+    """Each anyner row with its throughput ratio to gliner's and whether the entities agree with
+    gliner's and with anyner fp32's (torch)."""
+    ref_name, fp32_name = PATHS["gliner"].name, PATHS["fp32"].name
     gliner = {(r.input, r.labels, r.batch): r for r in rows if r.path == ref_name}
     out = []
     for r in rows:
@@ -293,6 +297,9 @@ def against_gliner(rows: list[report.Row], entities: dict) -> list[report.Row]:
             ours, theirs = entities.get((r.path, *config)), entities.get((ref_name, *config))
             agreement = report.compare_entities(ours, theirs).describe() if ours and theirs else None
             r = replace(r, vs_gliner=r.texts_per_s / ref.texts_per_s, entities_vs_gliner=agreement)
+        ours, fp32 = entities.get((r.path, *config)), entities.get((fp32_name, *config))
+        if r.path not in (ref_name, fp32_name) and ours and fp32:
+            r = replace(r, entities_vs_fp32=report.compare_entities(ours, fp32).describe())
         out.append(r)
     order = {p.name: i for i, p in enumerate(PATHS.values())}
     kinds = ("short", "paragraphs", "long")
@@ -300,14 +307,22 @@ def against_gliner(rows: list[report.Row], entities: dict) -> list[report.Row]:
 
 
 def machine() -> dict:
-    cpuinfo = Path("/proc/cpuinfo")
-    lines = cpuinfo.read_text().splitlines() if cpuinfo.is_file() else []
-    models = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    from anyner.runtime.cpu import FEATURES, cpu_info
+
+    info = cpu_info()
     return {
-        "cpu": models[0] if models else platform.processor() or platform.machine(),
+        "cpu": info.model if info.model != "unknown" else platform.processor() or platform.machine(),
         "cores": os.cpu_count(),
+        "cpu_features": info.feature_names(),
+        "cpu_features_absent": [name for flag, name in FEATURES.items() if flag not in info.flags],
         "python": platform.python_version(),
     }
+
+
+def auto_picks(results: dict) -> str | None:
+    """What precision="auto" ran on, as the auto path's worker reported it."""
+    picks = {r.get("picked") for (key, _), r in results.items() if key == "auto" and "error" not in r}
+    return ", ".join(sorted(p for p in picks if p)) or None
 
 
 def versions(results: dict) -> dict[str, str]:
@@ -378,6 +393,7 @@ def build_data(
         "quick": quick,
         "machine": machine(),
         "versions": versions(results),
+        "auto_picks": auto_picks(results),
         "threads": plan.threads,
         "threshold": plan.threshold,
         "threshold_note": threshold_note,
@@ -440,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         work = args.keep_work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         models = {p.key: model_folder(p, planner, checkpoint, work, console) for p in paths}
-        jobs = [(p, kind, make_job(p, kind, sets, plan, models[p.key])) for p in paths for kind in kinds]
+        # kind by kind, every path in turn: gliner and anyner run minutes apart, not tens of them
+        jobs = [(p, kind, make_job(p, kind, sets, plan, models[p.key])) for kind in kinds for p in paths]
         results = run_jobs([j for j in jobs if j[2]["runs"]], python, work, env, console)
 
     command = "python benchmarks/compare.py " + shlex.join(argv if argv is not None else sys.argv[1:])

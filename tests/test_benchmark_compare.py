@@ -251,6 +251,12 @@ def test_worker_reads_a_job_and_writes_results_with_its_own_peak_memory(tmp_path
     ]
     assert out["runs"][0]["entities"][2] == [_e(0, 1, "city", 0.5)] and out["runs"][1]["entities"] is None
     assert out["versions"] == {"fake": "1.0"} and out["peak_rss_mb"] > 0
+    assert "picked" not in out
+
+    # a runner may add keys to the result: the auto path says what it ran on
+    bench_worker.main(lambda got: (_fake_predict([]), {"fake": "1.0"}, {"picked": "fp32 on onnx"}))
+    out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert out["picked"] == "fp32 on onnx" and out["versions"] == {"fake": "1.0"}
 
 
 def test_peak_memory_is_the_workers_own_not_its_parents():
@@ -301,6 +307,24 @@ def test_texts_gliner_would_truncate_are_left_out_of_the_comparison(span_model):
     assert short_job["texts"] == {"short/4": corpus.short}
 
 
+def test_the_default_auto_path_is_benchmarked_and_compared_with_fp32():
+    auto = compare.PATHS["auto"]
+    assert (auto.engine, auto.precision, auto.runtime, auto.peak_dtype) == ("anyner", "auto", None, "fp32")
+    job = compare.make_job(auto, "short", [], compare.QUICK, Path("c"))
+    assert job["path"] == {"name": "anyner auto", "precision": "auto", "runtime": None}
+    results = {("auto", "short"): {"picked": "fp32 on onnx"}, ("fp32", "short"): {}}
+    assert compare.auto_picks(results) == "fp32 on onnx"
+    assert compare.auto_picks({("auto", "short"): {"error": "exit 1"}}) is None
+
+
+def test_machine_names_the_cpu_features_present_and_absent():
+    m = compare.machine()
+    assert m["cores"] >= 1 and isinstance(m["cpu"], str)
+    names = set(m["cpu_features"]) | set(m["cpu_features_absent"])
+    assert "AVX2" in names and "AMX-BF16" in names
+    assert not set(m["cpu_features"]) & set(m["cpu_features_absent"])
+
+
 def test_gliner_venv_never_clears_a_folder_that_is_not_a_venv(tmp_path):
     (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(SystemExit, match="not a virtual environment"):
@@ -311,11 +335,17 @@ def test_gliner_venv_never_clears_a_folder_that_is_not_a_venv(tmp_path):
 # -- output -----------------------------------------------------------------------------
 def _data(quick=False) -> dict:
     found = [[_e(0, 4, "person", 0.9)], [], [_e(2, 5, "date", 0.7)]]
+    moved = [[_e(0, 4, "person", 0.9)], [_e(1, 2, "date", 0.6)], [_e(2, 5, "date", 0.7)]]
     rows, entities = [], {}
-    for path, seconds in (("gliner", [0.1, 0.4]), ("anyner fp32", [0.05, 0.2])):
+    for path, seconds, ents in (
+        ("gliner", [0.1, 0.4], found),
+        ("anyner auto", [0.02, 0.08], found),
+        ("anyner fp32", [0.05, 0.2], found),
+        ("anyner bf16", [0.04, 0.1], moved),
+    ):
         m = bench_report.Measurement("short", 4, 8, path, 8, 80, seconds, 1e10, 400.0)
         rows.append(bench_report.summarise(m, 250.0))
-        entities[(path, "short", 4, 8)] = found
+        entities[(path, "short", 4, 8)] = ents
     long_m = bench_report.Measurement("long", 4, 8, "anyner fp32", 1, 100_000, [9.0], 1e12, 900.0)
     rows.append(bench_report.summarise(long_m, 250.0))
     rows = [r.to_dict() for r in compare.against_gliner(rows, entities)]
@@ -323,8 +353,15 @@ def _data(quick=False) -> dict:
         "date": "2030-01-02",
         "command": "python benchmarks/compare.py",
         "quick": quick,
-        "machine": {"cpu": "Some CPU", "cores": 2, "python": "3.11"},
+        "machine": {
+            "cpu": "Some CPU",
+            "cores": 2,
+            "cpu_features": ["AVX2", "FMA"],
+            "cpu_features_absent": ["AVX-512F", "AMX-BF16"],
+            "python": "3.11",
+        },
         "versions": {"anyner": "0.1.0", "gliner": "0.2.29"},
+        "auto_picks": "fp32 on onnx",
         "threads": 2,
         "threshold": 0.01234,
         "threshold_note": "calibrated",
@@ -363,17 +400,26 @@ def _data(quick=False) -> dict:
 def test_section_has_machine_tables_ratios_and_the_flop_formula():
     text = bench_report.render_section(json.loads(json.dumps(_data())))
     assert text.startswith("## Side-by-side with gliner\n")
-    assert "Measured 2030-01-02 on Some CPU (2 cores), 2 threads" in text
+    assert "Measured 2030-01-02 on Some CPU (2 cores; AVX2, FMA; no AVX-512F, AMX-BF16), 2 threads" in text
+    assert "here it ran fp32 on onnx." in text
     assert "Command: `python benchmarks/compare.py`" in text
     assert "fp32 250 GFLOP/s, bf16 575 GFLOP/s (reference for this machine: 255 and 580)" in text
     assert (
         "| 4 | 8 | anyner fp32 | 8 | 32.0 | 320 | 125.0 | 192.5 | 400 | 40.0 | 16 | 2.00× "
-        "| identical (2 entities, 3 texts) |" in text
+        "| identical (2 entities, 3 texts) | – |" in text
     )
+    assert "| 4 | 8 | anyner auto | 8 | 80.0 |" in text
+    assert "| 5.00× | identical (2 entities, 3 texts) | identical (2 entities, 3 texts) |" in text
+    assert "| spans differ in 1/3 texts; max score diff 0.0e+00 | spans differ in 1/3 texts;" in text
     assert (
         "- anyner fp32: 2.00× gliner's throughput (short sentences, batch 8, 4 labels); "
-        "entities identical to gliner's" in text
+        "entities identical to gliner's\n" in text
     )
+    assert (
+        "- anyner auto: 5.00× gliner's throughput (short sentences, batch 8, 4 labels); "
+        "entities identical to gliner's, identical to anyner fp32's" in text
+    )
+    assert "entities not identical to gliner's, not identical to anyner fp32's" in text
     assert "2·T·(4h² + 2h·ffn) + 2·2·T²·h\n  (here 6 layers, h = 384, ffn = 1536)" in text
     assert "Threshold 0.01234 (calibrated); flat NER" in text
     assert "### One long document (100,000 words)" in text
