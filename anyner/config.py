@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import CheckpointError
+from .errors import AnyNERError, CheckpointError
 
-CONFIG_VERSION = 1
-
-
-class Architecture(str, enum.Enum):
-    """Which scoring head sits on top of the encoder."""
-
-    SPAN = "span"  # GLiNER span level: markerV0 span vectors · type vectors
-    TOKEN = "token"  # GLiNER multi-task: start/end/inside per word and type
+CONFIG_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -24,10 +16,11 @@ class ModelConfig:
     """Everything needed to rebuild a model around its encoder.
 
     ``encoder`` holds the backbone's own Hugging Face config (``config.to_dict()``), so a
-    checkpoint rebuilds its encoder without reaching any hub.
+    checkpoint rebuilds its encoder without reaching any hub; ``labels_encoder`` the same for a
+    bi-encoder's label encoder.
     """
 
-    architecture: Architecture = Architecture.SPAN
+    variant: str = "uni-span"  # a name in anyner.variants (uni-span, uni-token, bi-span, bi-token)
     hidden_size: int = 384
     max_width: int = 12  # longest span, in words (span architecture)
     dropout: float = 0.4
@@ -40,10 +33,16 @@ class ModelConfig:
     backbone: str = ""  # where the encoder came from, for the record
     base: str | None = None  # weights are stored relative to this backbone (see checkpoints.delta)
     encoder: dict[str, Any] = field(default_factory=dict, compare=False)
+    labels_encoder: dict[str, Any] = field(default_factory=dict, compare=False)
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "architecture", Architecture(self.architecture))
+        from .variants import get_variant
+
+        try:
+            get_variant(self.variant)
+        except AnyNERError as exc:
+            raise ValueError(str(exc)) from None
         checks = {
             "hidden_size": self.hidden_size > 0,
             "max_width": self.max_width > 0,
@@ -61,10 +60,13 @@ class ModelConfig:
         if self.ent_token == self.sep_token:
             raise ValueError("ent_token and sep_token must differ")
 
+    @property
+    def architecture(self) -> str:
+        """The variant's name (what versions before 2 called the architecture)."""
+        return self.variant
+
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["architecture"] = self.architecture.value
-        return data
+        return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
@@ -80,11 +82,28 @@ class ModelConfig:
 
 
 def migrate(data: dict[str, Any]) -> dict[str, Any]:
-    """Bring a saved config dict up to CONFIG_VERSION (one step per version)."""
-    version = data.get("version", CONFIG_VERSION)
-    if not isinstance(version, int) or version > CONFIG_VERSION:
+    """Bring a saved config dict up to CONFIG_VERSION, one step per version."""
+    version = data.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"model config version must be a positive integer, got {version!r}")
+    if version > CONFIG_VERSION:
         raise CheckpointError(
-            f"model config version {version!r} is newer than this anyner understands ({CONFIG_VERSION}); "
-            "upgrade anyner"
+            f"this model's config has version {version}, and this anyner reads versions up to "
+            f"{CONFIG_VERSION}: upgrade anyner"
         )
+    for step in range(version, CONFIG_VERSION):
+        data = _MIGRATIONS[step](data)
     return data
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 named the head ``architecture`` ("span" or "token"); every version-1 model is
+    a uni-encoder, so it becomes the variant "uni-span" or "uni-token"."""
+    data = dict(data)
+    architecture = data.pop("architecture", "span")
+    if architecture not in ("span", "token"):
+        raise CheckpointError(f"model config (version 1) has an unknown architecture {architecture!r}")
+    return {**data, "variant": f"uni-{architecture}", "version": 2}
+
+
+_MIGRATIONS = {1: _v1_to_v2}

@@ -1,49 +1,57 @@
-"""The inference path: texts -> words -> windows × label groups -> batches -> runner ->
+"""The inference path: texts -> words -> windows (× label groups) -> batches -> runner ->
 candidates -> greedy choice -> entities with character offsets.
 
 Everything here is numpy: the runner (torch or onnxruntime) is the only part that knows how
-the network runs, so both runtimes share this one pipeline.
+the network runs, so both runtimes share this one pipeline. What differs between model
+variants (how passes are planned and batched, how candidates are read off the scores) the
+variant declares (anyner.variants).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
-from .config import Architecture, ModelConfig
-from .decode import Candidates, select, span_candidates, token_candidates
-from .runtime.batching import bucket, collate
+from .config import ModelConfig
+from .decode import Candidates, select
+from .errors import InputError
+from .passes import Pass
+from .runtime.batching import bucket
 from .runtime.options import Runner
+from .text.label_tokens import LabelTokenizer
 from .text.labels import LabelSet
-from .text.prompt import MAX_WORD_TOKENS, EncoderInput, PromptBuilder
-from .text.windows import Window, plan_windows
+from .text.prompt import PromptBuilder
 from .text.words import Words, split_words
+from .variants import get_variant
 
-
-@dataclass(frozen=True)
-class Pass:
-    """One encoder pass: a window of one document with one group of its labels."""
-
-    doc: int
-    window: Window
-    labels: list[int]  # indices into the document's LabelSet
-    inputs: EncoderInput
+# label vectors kept by a two-stage model, by the text its label encoder read; at 384 floats
+# each, 65,536 labels take 100 MB
+LABEL_CACHE_SIZE = 65_536
+LABEL_BATCH = 64  # labels per label-encoder call
 
 
 class Predictor:
     def __init__(
-        self, builder: PromptBuilder, pad_id: int, config: ModelConfig, runner: Runner | None = None
+        self,
+        builder: PromptBuilder,
+        pad_id: int,
+        config: ModelConfig,
+        runner: Runner | None = None,
+        labels_tokenizer: LabelTokenizer | None = None,
     ):
         self.builder = builder
         self.pad_id = pad_id
         self.config = config
+        self.variant = get_variant(config.variant)
         self.runner = runner  # set by the model facade once it is built
-        self.find = span_candidates if config.architecture is Architecture.SPAN else token_candidates
+        self.labels_tokenizer = labels_tokenizer
         # label groups and the room they leave for text depend on the prompts only
-        self._label_plan = lru_cache(maxsize=1024)(self._plan_labels)
+        self.label_plan = lru_cache(maxsize=1024)(self._plan_labels)
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _plan_labels(self, prompts: tuple[str, ...]) -> tuple[list[list[int]], int]:
         groups = self.builder.group_labels(prompts)
@@ -51,15 +59,35 @@ class Predictor:
         return groups, self.builder.max_tokens - self.builder.special_count - prompt_len
 
     def plan(self, doc: int, words: Words, labels: LabelSet) -> list[Pass]:
-        cfg = self.config
-        groups, text_budget = self._label_plan(labels.prompts)
-        tokens = self.builder.encode_words(words.words, min(MAX_WORD_TOKENS, text_budget))
-        windows = plan_windows(tokens.counts.tolist(), text_budget, cfg.max_words, cfg.window_overlap)
-        return [
-            Pass(doc, w, g, self.builder.build(tokens, w.start, w.end, [labels.prompts[i] for i in g]))
-            for w in windows
-            for g in groups
-        ]
+        return self.variant.encoding.plan(self, doc, words, labels)
+
+    # -- the label stage (two-stage variants) ------------------------------------------
+    def label_vectors(self, labels: LabelSet) -> np.ndarray:
+        """(C, D) vectors for a label set: the ones it carries, else from the cache, computing
+        the missing ones through the label encoder."""
+        if labels.vectors is not None:
+            return labels.vectors
+        missing = list(dict.fromkeys(p for p in labels.prompts if p not in self._vectors))
+        for i in range(0, len(missing), LABEL_BATCH):
+            chunk = missing[i : i + LABEL_BATCH]
+            for prompt, vector in zip(chunk, self.encode_labels(chunk), strict=True):
+                self._vectors[prompt] = vector
+        vectors = np.stack([self._vectors[p] for p in labels.prompts])
+        for p in labels.prompts:  # most recently used last; the oldest go first
+            self._vectors.move_to_end(p)
+        while len(self._vectors) > LABEL_CACHE_SIZE:
+            self._vectors.popitem(last=False)
+        return vectors
+
+    def encode_labels(self, prompts: Sequence[str]) -> np.ndarray:
+        """(L, D) label vectors, computed now (no cache)."""
+        if self.labels_tokenizer is None or self.runner is None:
+            raise InputError(
+                f"this model ({self.config.variant}) reads labels together with the text: it has no "
+                "label encoder, so there are no label vectors to compute; use a bi-encoder"
+            )
+        ids, mask = self.labels_tokenizer.encode(prompts)
+        return self.runner.encode_labels(ids, mask)
 
     def predict(
         self,
@@ -105,13 +133,14 @@ class Predictor:
             raise RuntimeError("Predictor has no runner")
         found = [_Found() for _ in docs]
         passes = [p for i, d in enumerate(docs) if len(d) for p in self.plan(i, d, labelsets[i])]
+        encoding, level = self.variant.encoding, self.variant.level
         with self.runner.session() as score:
             for rows in bucket([len(p.inputs.input_ids) for p in passes], batch_size, batch_tokens):
                 batch = [passes[i] for i in rows]
-                arrays = collate([p.inputs for p in batch], self.pad_id)
+                arrays = encoding.batch(self, batch, labelsets)
                 probs = score(arrays)
                 self._collect(
-                    found, batch, self.find(probs, arrays.word_lengths, arrays.type_counts, threshold)
+                    found, batch, level.candidates(probs, arrays.word_lengths, arrays.type_counts, threshold)
                 )
         return [f.select(flat_ner, multi_label) for f in found]
 
@@ -152,4 +181,3 @@ class _Found:
                 strict=True,
             )
         )
-

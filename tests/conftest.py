@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import string
 import tempfile
 from pathlib import Path
@@ -12,7 +14,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # precision="auto" exports loaded models to ONNX: into a folder of this run, not the user's cache
-os.environ.setdefault("ANYNER_CACHE", tempfile.mkdtemp(prefix="anyner-test-cache-"))
+if "ANYNER_CACHE" not in os.environ:
+    os.environ["ANYNER_CACHE"] = tempfile.mkdtemp(prefix="anyner-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["ANYNER_CACHE"], ignore_errors=True)
 
 SHARED = Path(os.environ.get("ANYNER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 FIXTURES = SHARED / "fixtures" / "gliner"
@@ -95,7 +99,7 @@ def token_model(tiny_backbone):
     from anyner import AnyNER
 
     torch.manual_seed(0)
-    return AnyNER.from_backbone(tiny_backbone, architecture="token", dropout=0.0)
+    return AnyNER.from_backbone(tiny_backbone, variant="uni-token", dropout=0.0)
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,25 @@ def test_collate_pads_and_masks():
     assert batch.word_lengths.tolist() == [2, 1]
     assert batch.type_positions.tolist() == [[1, 0], [0, 1]]
     assert batch.type_counts.tolist() == [1, 2]
-    assert all(x.dtype == np.int64 for x in vars(batch).values())
+    assert all(x.dtype == np.int64 for x in batch.model_inputs().values())
+    assert batch.type_vectors is None
+
+
+def test_collate_pads_type_vectors_of_a_bi_encoder():
+    a = EncoderInput([1, 2, 3], [1, 2], [])
+    b = EncoderInput([1, 2], [1], [])
+    vectors = [np.ones((3, 4), np.float32), 2 * np.ones((1, 4), np.float32)]
+    batch = collate([a, b], pad_id=0, type_vectors=vectors)
+    assert batch.type_counts.tolist() == [3, 1]
+    assert batch.type_vectors.shape == (2, 3, 4) and batch.type_vectors.dtype == np.float32
+    assert batch.type_vectors[1].tolist() == [[2.0] * 4, [0.0] * 4, [0.0] * 4]
+    assert list(batch.model_inputs()) == [
+        "input_ids",
+        "attention_mask",
+        "word_positions",
+        "word_lengths",
+        "type_vectors",
+    ]
 
 
 @pytest.mark.parametrize("model_name", ["span_model", "token_model"])

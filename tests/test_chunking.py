@@ -8,6 +8,7 @@ from anyner import AnyNER
 from anyner.config import ModelConfig
 from anyner.text.labels import parse_labels
 from anyner.text.words import split_words
+from anyner.variants import get_variant
 
 
 class NewYorkModel(nn.Module):
@@ -59,7 +60,8 @@ def test_entity_across_window_boundaries_is_found_once(windowed, position):
 
 def test_windows_respect_the_token_budget(span_model):
     config = ModelConfig(**{**span_model.config.to_dict(), "max_tokens": 40})
-    model = AnyNER(type(span_model.model)(config, span_model.model.encoder.model), span_model.tokenizer)
+    net = get_variant(config.variant).build_model(config, span_model.model.encoder.model)
+    model = AnyNER(net, span_model.tokenizer)
     text = " ".join(["albuquerque"] * 200)
     passes = model._predictor.plan(0, split_words(text), parse_labels(["person"]))
     assert len(passes) > 1

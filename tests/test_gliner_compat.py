@@ -3,16 +3,18 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 import torch
 
 import anyner
-from anyner.errors import CheckpointError
+from anyner.errors import CheckpointError, InputError
+from anyner.text.labels import LabelVectors, parse_labels
 from anyner.text.words import split_words
 
 
 @pytest.mark.parametrize("runtime", ["torch", "onnx"])
-@pytest.mark.parametrize("name", ["span_tiny", "token_tiny"])
+@pytest.mark.parametrize("name", ["span_tiny", "token_tiny", "bi_span_tiny", "bi_token_tiny"])
 def test_reproduces_gliner_predictions(name, runtime, gliner_fixtures):
     folder = gliner_fixtures / name
     model = anyner.load(folder, runtime=runtime)
@@ -100,3 +102,66 @@ def test_tokenizing_each_element_matches_the_hf_call(gliner_fixtures):
     unk = builder.unk_id
     assert [i for i in built.input_ids if i != unk] == [i for i in expected if i != unk]
     assert len(built.word_positions) == len(words)
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+@pytest.mark.parametrize("name", ["bi_span_tiny", "bi_token_tiny"])
+def test_bi_encoder_label_vectors_are_gliners_and_can_be_passed_back(name, runtime, gliner_fixtures):
+    folder = gliner_fixtures / name
+    model = anyner.load(folder, runtime=runtime)
+    case = json.loads((folder / "reference.json").read_text())["label_embeddings"]
+    vectors = model.encode_labels(case["labels"])
+    assert list(vectors.names) == case["labels"]
+    assert np.abs(vectors.vectors - np.array(case["embeddings"], dtype=np.float32)).max() < 1e-5
+    got = model.batch_predict_entities(
+        case["texts"],
+        vectors,
+        threshold=case["threshold"],
+        flat_ner=case["flat_ner"],
+        multi_label=case["multi_label"],
+    )
+    for ours, theirs in zip(got, case["entities"], strict=True):
+        assert [(e["start"], e["end"], e["label"]) for e in ours] == [
+            (e["start"], e["end"], e["label"]) for e in theirs
+        ]
+        assert all(abs(a["score"] - b["score"]) < 1e-4 for a, b in zip(ours, theirs, strict=True))
+    # plain calls give the same, from the cache once the labels were seen
+    plain = model.batch_predict_entities(case["texts"], case["labels"], threshold=case["threshold"])
+    assert plain == model.batch_predict_entities(case["texts"], vectors, threshold=case["threshold"])
+
+
+def test_bi_encoder_scores_any_number_of_labels_in_one_pass_per_window(gliner_fixtures):
+    model = anyner.load(gliner_fixtures / "bi_span_tiny", runtime="torch")
+    labels = [f"type number {i}" for i in range(300)]
+    passes = model._predictor.plan(
+        0, split_words("Ada Lovelace wrote programs in London."), parse_labels(labels)
+    )
+    assert len(passes) == 1 and passes[0].labels == list(range(300))
+    uni = anyner.load(gliner_fixtures / "span_tiny", runtime="torch")
+    assert len(uni._predictor.plan(0, split_words("Ada Lovelace wrote."), parse_labels(labels))) > 1
+
+
+def test_label_vectors_need_a_bi_encoder_and_the_same_model(gliner_fixtures):
+    uni = anyner.load(gliner_fixtures / "span_tiny", runtime="torch")
+    with pytest.raises(InputError, match="no label encoder"):
+        uni.encode_labels(["person"])
+    bi = anyner.load(gliner_fixtures / "bi_span_tiny", runtime="torch")
+    other = LabelVectors(("person",), ("person",), np.zeros((1, 7), dtype=np.float32))
+    with pytest.raises(InputError, match="7 dimensions"):
+        bi.predict_entities("Ada Lovelace", other)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda cfg: [cfg], "JSON object"),
+        (lambda cfg: {k: v for k, v in cfg.items() if k != "hidden_size"}, "lacks 'hidden_size'"),
+        (lambda cfg: {**cfg, "max_len": 0}, "max_words=0"),
+    ],
+)
+def test_bad_gliner_configs_are_clear_errors(tmp_path, gliner_fixtures, change, message):
+    folder = _copy(gliner_fixtures, "bi_span_tiny", tmp_path)
+    cfg = json.loads((folder / "gliner_config.json").read_text())
+    (folder / "gliner_config.json").write_text(json.dumps(change(cfg)))
+    with pytest.raises(CheckpointError, match=message):
+        anyner.load(folder)

@@ -18,9 +18,10 @@ from typer.testing import CliRunner
 import anyner
 from anyner import AnyNER, CheckpointError, InputError
 from anyner.cli import app
-from anyner.config import Architecture, ModelConfig
+from anyner.config import ModelConfig
 from anyner.text.labels import parse_labels
 from anyner.text.words import split_words
+from anyner.variants import get_variant
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -48,9 +49,9 @@ def spread(model: AnyNER) -> AnyNER:
     """A copy with short windows whose scores spread over (0, 1): a random tiny head puts every
     score near 0.5, where rounding in the last float bits would reorder near-ties."""
     config = ModelConfig(**{**model.config.to_dict(), "max_words": 32, "window_overlap": 8})
-    net = type(model.model)(config, copy.deepcopy(model.model.encoder.model))
+    net = get_variant(config.variant).build_model(config, copy.deepcopy(model.model.encoder.model))
     net.load_state_dict(model.model.state_dict())
-    last = net.head.out[3] if config.architecture is Architecture.SPAN else net.head.out_mlp[3]
+    last = net.head.out[3] if hasattr(net.head, "out") else net.head.out_mlp[3]
     with torch.no_grad():
         last.weight.mul_(40.0)
         last.bias.mul_(40.0)
@@ -279,5 +280,3 @@ def test_cli_export_onnx(models, tmp_path):
     )
     missing = runner.invoke(app, ["export-onnx", str(tmp_path / "none"), str(out)])
     assert_user_error(missing, "does not exist")
-
-

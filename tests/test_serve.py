@@ -117,7 +117,7 @@ def test_health_models_and_openapi(client, model_dir):
     (info,) = client.get("/v1/models").json()["models"]
     assert info == {
         "name": model_dir.name,
-        "architecture": "span",
+        "architecture": "uni-span",
         "backbone": info["backbone"],
     }
     assert info["backbone"]

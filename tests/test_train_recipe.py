@@ -12,7 +12,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from anyner.config import Architecture
 from anyner.data.example import Example
 from anyner.errors import InputError
 from anyner.train.config import DataSource, TrainConfig, config_from_dict, load_train_config
@@ -21,6 +20,7 @@ from anyner.train.prepare import PROMPT_RESERVE, prepare
 from anyner.train.prompts import LabelPrompts, read_definitions
 from anyner.train.targets import build_batch
 from anyner.train.types import NegativePools, sample_types
+from anyner.variants import get_variant
 
 POOL = ["person", "organization", "location", "date", "city", "year", "drug", "disease", "event", "law"]
 
@@ -163,13 +163,13 @@ EXAMPLES = [
 TYPES = [["organization", "person", "date"], ["location"]]
 
 
-def batch_for(model, architecture, max_width, examples=EXAMPLES, types=TYPES):
+def batch_for(model, variant, max_width, examples=EXAMPLES, types=TYPES):
     predictor = model._predictor
-    return build_batch(examples, types, predictor.builder, predictor.pad_id, architecture, max_width)
+    return build_batch(examples, types, predictor.builder, predictor.pad_id, get_variant(variant), max_width)
 
 
 def test_span_targets_and_mask(span_model):
-    batch = batch_for(span_model, Architecture.SPAN, 3)
+    batch = batch_for(span_model, "uni-span", 3)
     assert batch.targets.shape == batch.mask.shape == (2, 4, 3, 3)  # (B, W, K, C)
     expected = torch.zeros(2, 4, 3, 3)
     expected[0, 0, 1, 1] = 1  # "bill gates": start 0, width index 1, type "person" (index 1)
@@ -194,13 +194,13 @@ def test_span_targets_and_mask(span_model):
 
 def test_span_targets_skip_types_not_asked_and_too_long_mentions(span_model):
     examples = [Example(["a", "b", "c", "d"], [(0, 3, "event"), (1, 1, "person"), (2, 2, "date")])]
-    batch = batch_for(span_model, Architecture.SPAN, 3, examples, [["person", "event"]])
+    batch = batch_for(span_model, "uni-span", 3, examples, [["person", "event"]])
     assert batch.targets.sum() == 1  # "event" is 4 words > max_width; "date" was not asked
     assert batch.targets[0, 1, 0, 0] == 1
 
 
 def test_token_targets_and_mask(token_model):
-    batch = batch_for(token_model, Architecture.TOKEN, 3)
+    batch = batch_for(token_model, "uni-token", 3)
     assert batch.targets.shape == batch.mask.shape == (2, 4, 3, 3)  # (B, W, C, start/end/inside)
     expected = torch.zeros(2, 4, 3, 3)
     expected[0, 0, 1, 0] = expected[0, 1, 1, 1] = 1  # person: start at 0, end at 1
@@ -219,7 +219,7 @@ def test_token_targets_and_mask(token_model):
 def test_targets_line_up_with_the_models_logits(request, fixture):
     model = request.getfixturevalue(fixture)
     config = model.model.config
-    batch = batch_for(model, config.architecture, config.max_width)
+    batch = batch_for(model, config.variant, config.max_width)
     with torch.no_grad():
         logits = model.model(**batch.inputs)
     assert logits.shape == batch.targets.shape
@@ -383,7 +383,7 @@ def test_config_files_resolve_paths_from_their_folder(tmp_path):
     assert isinstance(cfg, TrainConfig)
     assert cfg.output_dir == str(tmp_path / "conf" / "runs" / "a")
     assert cfg.train == (DataSource(str(tmp_path / "conf" / "data" / "train.jsonl")),)
-    assert cfg.steps == 7 and cfg.architecture is Architecture.TOKEN
+    assert cfg.steps == 7 and cfg.variant == "uni-token"  # the key before variants still reads
     toml_path = tmp_path / "conf" / "train.toml"
     toml_path.write_text('output_dir = "o"\n[[train]]\npath = "t.jsonl"\nmax_examples = 4\n')
     assert load_train_config(toml_path).train == (DataSource(str(tmp_path / "conf" / "t.jsonl"), 4),)

@@ -1,5 +1,6 @@
-"""Reading folders saved by the public ``gliner`` library (uni-encoder, span "markerV0" or
-"token_level"), mapping their weight names onto anyner's modules one for one."""
+"""Reading folders saved by the public ``gliner`` library (uni- and bi-encoders, span
+"markerV0" or "token_level"), mapping their weight names onto anyner's modules one for one.
+Which variant a folder is, and how its weight names map, the variants declare."""
 
 from __future__ import annotations
 
@@ -9,25 +10,12 @@ from typing import Any
 
 import torch
 
-from ..config import Architecture, ModelConfig
+from ..config import ModelConfig
 from ..errors import CheckpointError
+from ..variants import Variant, gliner_variant
 from .weights import read_state_dict
 
 CONFIG_FILE = "gliner_config.json"
-
-# gliner weight-name prefix -> anyner prefix; a weight matching none of them is unexpected
-_PREFIXES = [
-    ("token_rep_layer.bert_layer.model.", "encoder.model."),
-    ("token_rep_layer.projection.", "encoder.projection."),
-    ("rnn.lstm.", "rnn.lstm."),
-    ("span_rep_layer.span_rep_layer.project_start.", "head.start."),
-    ("span_rep_layer.span_rep_layer.project_end.", "head.end."),
-    ("span_rep_layer.span_rep_layer.out_project.", "head.out."),
-    ("prompt_rep_layer.", "head.type_proj."),
-    ("scorer.", "head."),
-]
-
-_SPAN_MODES = {"markerV0": Architecture.SPAN, "token_level": Architecture.TOKEN}
 
 
 def is_gliner(folder: Path) -> bool:
@@ -36,10 +24,10 @@ def is_gliner(folder: Path) -> bool:
 
 def _unsupported(cfg: dict[str, Any]) -> list[str]:
     problems = []
-    if cfg.get("span_mode") not in _SPAN_MODES:
-        problems.append(f"span_mode {cfg.get('span_mode')!r} (supported: {', '.join(_SPAN_MODES)})")
-    if cfg.get("labels_encoder"):
-        problems.append("a separate labels encoder (bi-encoder)")
+    if gliner_variant(cfg) is None:
+        problems.append(f"span_mode {cfg.get('span_mode')!r} (supported: markerV0, token_level)")
+    if cfg.get("labels_encoder") and not isinstance(cfg.get("labels_encoder_config"), dict):
+        problems.append("a labels encoder without an inlined labels_encoder_config")
     if cfg.get("labels_decoder"):
         problems.append("a labels decoder")
     if cfg.get("relations_layer"):
@@ -60,10 +48,7 @@ def read_gliner(folder: Path):
     """(ModelConfig, state dict with anyner names, HF tokenizer)."""
     from transformers import AutoTokenizer
 
-    try:
-        cfg = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{folder / CONFIG_FILE} is not valid JSON: {exc}") from exc
+    cfg = _read_config(folder / CONFIG_FILE)
     problems = _unsupported(cfg)
     if problems:
         raise CheckpointError(
@@ -75,43 +60,66 @@ def read_gliner(folder: Path):
             f"{folder}: {CONFIG_FILE} has no inlined encoder_config (saved by an old gliner); "
             "re-save it with gliner >= 0.2.17"
         )
-    config = ModelConfig(
-        architecture=_SPAN_MODES[cfg["span_mode"]],
-        hidden_size=cfg["hidden_size"],
-        max_width=cfg.get("max_width", 12),
-        dropout=cfg.get("dropout", 0.4),
-        num_rnn_layers=cfg.get("num_rnn_layers", 1),
-        ent_token=cfg.get("ent_token", "<<ENT>>"),
-        sep_token=cfg.get("sep_token", "<<SEP>>"),
-        max_words=cfg.get("max_len", 384),
-        backbone=cfg.get("model_name", ""),
-        encoder=encoder,
-    )
+    variant: Variant = gliner_variant(cfg)  # type: ignore[assignment]  # None was refused above
+    try:
+        settings = {
+            "variant": variant.name,
+            "hidden_size": cfg["hidden_size"],
+            "max_width": cfg.get("max_width", 12),
+            "dropout": cfg.get("dropout", 0.4),
+            "num_rnn_layers": cfg.get("num_rnn_layers", 1),
+            "ent_token": cfg.get("ent_token", "<<ENT>>"),
+            "sep_token": cfg.get("sep_token", "<<SEP>>"),
+            "max_words": cfg.get("max_len", 384),
+            "backbone": cfg.get("model_name", ""),
+            "encoder": encoder,
+        }
+        config = ModelConfig(**{**settings, **variant.encoding.gliner_overrides(cfg)})
+    except KeyError as exc:
+        raise CheckpointError(
+            f"{folder / CONFIG_FILE} lacks {exc.args[0]!r}, which every gliner config has"
+        ) from exc
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{folder / CONFIG_FILE} holds an invalid value: {exc}") from exc
     weights = next(
         (folder / n for n in ("model.safetensors", "pytorch_model.bin") if (folder / n).is_file()), None
     )
     if weights is None:
         raise CheckpointError(f"{folder} has neither model.safetensors nor pytorch_model.bin")
-    state = rename_state_dict(read_state_dict(weights), weights)
+    state = rename_state_dict(read_state_dict(weights), weights, variant.gliner_prefixes())
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as exc:
         raise CheckpointError(f"cannot load the tokenizer files in {folder}: {exc}") from exc
     index = cfg.get("class_token_index")
-    if index is not None and tokenizer.convert_tokens_to_ids(config.ent_token) != index:
+    if index is not None and index >= 0 and tokenizer.convert_tokens_to_ids(config.ent_token) != index:
         raise CheckpointError(
             f"{folder}: the tokenizer's id for {config.ent_token!r} is not class_token_index {index}"
         )
     return config, state, tokenizer
 
 
-def rename_state_dict(state: dict[str, torch.Tensor], source: Path) -> dict[str, torch.Tensor]:
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(cfg, dict):
+        raise CheckpointError(f"{path} must hold a JSON object of settings, not {type(cfg).__name__}")
+    return cfg
+
+
+def rename_state_dict(
+    state: dict[str, torch.Tensor], source: Path, prefixes: list[tuple[str, str | None]]
+) -> dict[str, torch.Tensor]:
+    """gliner names -> anyner names by prefix; a prefix mapped to None is dropped."""
     renamed = {}
     unknown = []
     for key, value in state.items():
-        for old, new in _PREFIXES:
+        for old, new in prefixes:
             if key.startswith(old):
-                renamed[new + key[len(old) :]] = value
+                if new is not None:
+                    renamed[new + key[len(old) :]] = value
                 break
         else:
             unknown.append(key)

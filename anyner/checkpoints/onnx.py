@@ -16,6 +16,7 @@ from ..errors import CheckpointError
 
 CONFIG_FILE = "anyner_config.json"  # the same name as in weights folders
 ONNX_FILE = "model.onnx"
+LABELS_ONNX_FILE = "labels.onnx"  # a two-stage variant's label stage
 TOKENIZER_FILE = "tokenizer.json"
 MARK = "onnx"
 
@@ -32,8 +33,11 @@ def is_onnx(folder: Path) -> bool:
 
 
 def read_onnx(folder: Path):
-    """(ModelConfig, OnnxInfo, tokenizers.Tokenizer)."""
+    """(ModelConfig, OnnxInfo, tokenizers.Tokenizer, the label tokenizer or None)."""
     from tokenizers import Tokenizer
+
+    from ..variants import get_variant
+    from .labels_tokenizer import read_labels_tokenizer
 
     data = _read_config(folder)
     try:
@@ -43,14 +47,15 @@ def read_onnx(folder: Path):
     config = ModelConfig.from_dict(data)
     if config.max_tokens is None:
         raise CheckpointError(f"{folder / CONFIG_FILE}: an ONNX export must give max_tokens")
-    for name in (ONNX_FILE, TOKENIZER_FILE):
+    two_stage = get_variant(config.variant).two_stage
+    for name in (ONNX_FILE, TOKENIZER_FILE, *([LABELS_ONNX_FILE] if two_stage else [])):
         if not (folder / name).is_file():
             raise CheckpointError(f"{folder} is an ONNX export without {name}; export it again")
     try:
         tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
     except Exception as exc:  # tokenizers raises a bare Exception for unreadable files
         raise CheckpointError(f"cannot load {folder / TOKENIZER_FILE}: {exc}") from exc
-    return config, info, tokenizer
+    return config, info, tokenizer, read_labels_tokenizer(folder) if two_stage else None
 
 
 def config_json(config: ModelConfig, info: OnnxInfo) -> str:

@@ -1,13 +1,16 @@
-"""The composed network: encoder -> word and type vectors -> BiLSTM -> head -> logits."""
+"""The composed networks: a text encoder -> word vectors (-> BiLSTM) -> head -> logits, with
+type vectors taken from the same encoder pass (:class:`JointModel`, the uni-encoder) or from
+a separate label encoder (:class:`BiEncoderModel`)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from ..config import Architecture, ModelConfig
+from ..config import ModelConfig
 from .encoder import Encoder
-from .heads import SpanHead, TokenHead
 from .layers import BiLSTM
 
 
@@ -17,15 +20,33 @@ def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Ten
 
 
 class NERModel(nn.Module):
-    def __init__(self, config: ModelConfig, backbone: nn.Module):
+    """What every variant shares: the text encoder, the optional BiLSTM and the head."""
+
+    def __init__(
+        self, config: ModelConfig, backbone: nn.Module, build_head: Callable[[ModelConfig], nn.Module]
+    ):
         super().__init__()
         self.config = config
         self.encoder = Encoder(backbone, config.hidden_size)
         self.rnn = BiLSTM(config.hidden_size, config.num_rnn_layers) if config.num_rnn_layers else None
-        if config.architecture is Architecture.SPAN:
-            self.head: nn.Module = SpanHead(config.hidden_size, config.max_width, config.dropout)
-        else:
-            self.head = TokenHead(config.hidden_size, config.dropout)
+        self.head = build_head(config)  # last: a seed gives the same initial weights as before variants
+
+    def word_vectors(
+        self, hidden: torch.Tensor, word_positions: torch.Tensor, word_lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Word ``i`` of item ``b`` is the sub-token at ``word_positions[b, i]`` (its first one).
+        Padded words are zeroed before the BiLSTM."""
+        words = gather_positions(hidden, word_positions)
+        word_mask = torch.arange(words.size(1), device=words.device) < word_lengths.unsqueeze(1)
+        words = words * word_mask.unsqueeze(-1).to(words.dtype)
+        if self.rnn is not None:
+            words = self.rnn(words, word_lengths)
+        return words
+
+
+class JointModel(NERModel):
+    """The uni-encoder: ``[ENT] t1 … [SEP] words`` in one pass; type ``c`` is the [ENT] marker
+    at ``type_positions[b, c]``. Padded types give logits the decoder ignores."""
 
     def forward(
         self,
@@ -35,17 +56,51 @@ class NERModel(nn.Module):
         word_lengths: torch.Tensor,
         type_positions: torch.Tensor,
     ) -> torch.Tensor:
-        """Logits: (B, W, K, C) for the span head, (B, W, C, 3) for the token head.
-
-        Word ``i`` of item ``b`` is the sub-token at ``word_positions[b, i]`` (its first one);
-        type ``c`` is the [ENT] marker at ``type_positions[b, c]``. Padded words are zeroed
-        before the BiLSTM; padded types give logits the decoder ignores.
-        """
+        """Logits: (B, W, K, C) for the span head, (B, W, C, 3) for the token head."""
         hidden = self.encoder(input_ids, attention_mask)
-        words = gather_positions(hidden, word_positions)
-        word_mask = torch.arange(words.size(1), device=words.device) < word_lengths.unsqueeze(1)
-        words = words * word_mask.unsqueeze(-1).to(words.dtype)
-        if self.rnn is not None:
-            words = self.rnn(words, word_lengths)
-        types = gather_positions(hidden, type_positions)
-        return self.head(words, types)
+        words = self.word_vectors(hidden, word_positions, word_lengths)
+        return self.head(words, gather_positions(hidden, type_positions))
+
+
+class BiEncoderModel(NERModel):
+    """The bi-encoder: the text alone through the text encoder; each label through the label
+    encoder, mean-pooled over its tokens (GLiNER's bi-encoder), once per label."""
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        backbone: nn.Module,
+        build_head: Callable[[ModelConfig], nn.Module],
+        labels_backbone: nn.Module,
+    ):
+        super().__init__(config, backbone, build_head)
+        self.labels_encoder = Encoder(labels_backbone, config.hidden_size)
+
+    def encode_labels(
+        self, label_input_ids: torch.Tensor, label_attention_mask: torch.Tensor
+    ) -> torch.Tensor:
+        """(L, T) label tokens -> (L, D) label vectors."""
+        hidden = self.labels_encoder(label_input_ids, label_attention_mask)
+        mask = label_attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        word_positions: torch.Tensor,
+        word_lengths: torch.Tensor,
+        type_vectors: torch.Tensor | None = None,
+        *,
+        label_input_ids: torch.Tensor | None = None,
+        label_attention_mask: torch.Tensor | None = None,
+        type_index: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Logits as :class:`JointModel`'s, for (B, C, D) type vectors from :meth:`encode_labels`;
+        or, in training, for labels encoded in this very pass (so the label encoder can learn):
+        ``label_*`` the batch's distinct labels, ``type_index`` (B, C) which of them each item asks."""
+        if type_vectors is None:
+            type_vectors = self.encode_labels(label_input_ids, label_attention_mask)[type_index]
+        hidden = self.encoder(input_ids, attention_mask)
+        words = self.word_vectors(hidden, word_positions, word_lengths)
+        return self.head(words, type_vectors.to(words.dtype))

@@ -18,33 +18,45 @@ from ..text.prompt import EncoderInput
 # 2-core CPU, calls of more long windows ran slower: the span head's activations outgrow the caches
 DEFAULT_BATCH_TOKENS = 1024
 
+# the network's inputs: types at [ENT] markers of the same pass (uni-encoder), or as vectors
+# from the label stage (bi-encoder)
 MODEL_INPUTS = ("input_ids", "attention_mask", "word_positions", "word_lengths", "type_positions")
+VECTOR_INPUTS = ("input_ids", "attention_mask", "word_positions", "word_lengths", "type_vectors")
 
 
 @dataclass(frozen=True)
 class Batch:
-    """Padded encoder passes (int64 arrays): what every runner takes."""
+    """Padded encoder passes (int64 arrays; type vectors float32): what every runner takes."""
 
     input_ids: np.ndarray  # (B, T)
     attention_mask: np.ndarray  # (B, T)
     word_positions: np.ndarray  # (B, W) where each word's first sub-token sits
     word_lengths: np.ndarray  # (B,)
-    type_positions: np.ndarray  # (B, C) where each [ENT] marker sits
+    type_positions: np.ndarray  # (B, C) where each [ENT] marker sits ((B, 0) with type vectors)
     type_counts: np.ndarray  # (B,) only for decoding: the network reads padded types too
+    type_vectors: np.ndarray | None = None  # (B, C, D) label vectors, for a bi-encoder
+    inputs: tuple[str, ...] = MODEL_INPUTS  # which arrays the network takes, in order
 
     def model_inputs(self) -> dict[str, np.ndarray]:
         """The network's forward arguments."""
-        return {name: getattr(self, name) for name in MODEL_INPUTS}
+        return {name: getattr(self, name) for name in self.inputs}
 
     def tensors(self) -> dict:
         """Every array as a torch tensor (shared memory)."""
         import torch
 
-        return {f.name: torch.from_numpy(getattr(self, f.name)) for f in fields(self)}
+        return {
+            f.name: torch.from_numpy(getattr(self, f.name))
+            for f in fields(self)
+            if isinstance(getattr(self, f.name), np.ndarray)
+        }
 
 
-def collate(inputs: Sequence[EncoderInput], pad_id: int) -> Batch:
-    """Pad encoder passes into one batch."""
+def collate(
+    inputs: Sequence[EncoderInput], pad_id: int, type_vectors: Sequence[np.ndarray] | None = None
+) -> Batch:
+    """Pad encoder passes into one batch; ``type_vectors``: one (C, D) array per pass, for
+    passes whose types come from a label encoder."""
     n = len(inputs)
     tokens = np.array([len(x.input_ids) for x in inputs], dtype=np.int64)
     words = np.array([len(x.word_positions) for x in inputs], dtype=np.int64)
@@ -57,7 +69,13 @@ def collate(inputs: Sequence[EncoderInput], pad_id: int) -> Batch:
         word_pos[i, : words[i]] = x.word_positions
         type_pos[i, : types[i]] = x.type_positions
     attention = (np.arange(input_ids.shape[1]) < tokens[:, None]).astype(np.int64)
-    return Batch(input_ids, attention, word_pos, words, type_pos, types)
+    if type_vectors is None:
+        return Batch(input_ids, attention, word_pos, words, type_pos, types)
+    counts = np.array([len(v) for v in type_vectors], dtype=np.int64)
+    vectors = np.zeros((n, max(int(counts.max()), 1), type_vectors[0].shape[1]), dtype=np.float32)
+    for i, v in enumerate(type_vectors):
+        vectors[i, : len(v)] = v
+    return Batch(input_ids, attention, word_pos, words, type_pos, counts, vectors, VECTOR_INPUTS)
 
 
 def bucket(lengths: Sequence[int], max_passes: int, max_tokens: int) -> list[np.ndarray]:

@@ -1,7 +1,8 @@
 """ONNX export: the network up to its probabilities, with dynamic batch, token, word and label
 axes, into a folder that runs with onnxruntime, tokenizers and numpy alone; int8 through
-onnxruntime's dynamic quantisation. And a cache, so a model loaded with ``runtime="onnx"``
-is exported once per set of weights."""
+onnxruntime's dynamic quantisation. One graph per stage: a two-stage variant (bi-encoder) also
+gets its label stage as ``labels.onnx``. And a cache, so a model loaded with
+``runtime="onnx"`` is exported once per set of weights."""
 
 from __future__ import annotations
 
@@ -20,18 +21,27 @@ import numpy as np
 import torch
 
 from ..checkpoints.folder import atomic_folder
-from ..checkpoints.onnx import CONFIG_FILE, ONNX_FILE, TOKENIZER_FILE, OnnxInfo, config_json, is_onnx
+from ..checkpoints.labels_tokenizer import write_labels_tokenizer
+from ..checkpoints.onnx import (
+    CONFIG_FILE,
+    LABELS_ONNX_FILE,
+    ONNX_FILE,
+    TOKENIZER_FILE,
+    OnnxInfo,
+    config_json,
+    is_onnx,
+)
 from ..config import ModelConfig
 from ..errors import CheckpointError, InputError
-from ..text.labels import parse_labels
+from ..text.labels import LabelSet, parse_labels
 from ..text.words import split_words
-from .batching import MODEL_INPUTS, Batch, collate
+from .batching import Batch
 from .onnx_runner import INSTALL_HINT, OnnxRunner
-from .torch_runner import ScoreModel
+from .torch_runner import LabelModel, ScoreModel
 
 EXPORT_PRECISIONS = ("fp32", "int8")
 OPSET = 17
-EXPORT_VERSION = 1  # part of the cache key: a change to how models are exported makes new exports
+EXPORT_VERSION = 2  # part of the cache key: a change to how models are exported makes new exports
 MAX_DIFF = 1e-4  # an fp32 export whose probabilities differ more from torch's is refused
 
 
@@ -50,17 +60,25 @@ def export_onnx(ner, folder: str | Path, precision: str = "fp32") -> Path:
         # the folder is replaced as a whole: never someone's other files
         raise InputError(f"{folder} exists and is not an ONNX export: export into a new or empty folder")
     predictor = ner._predictor
-    traced, other = _sample(predictor, 2), _sample(predictor, 5)
     was_training = ner.model.training
     scores = ScoreModel(ner.model).eval()  # the exporter puts back the mode it found: eval
+    two_stage = predictor.variant.two_stage
     try:
+        traced, other = _sample(ner, 2), _sample(ner, 5)
         with atomic_folder(folder) as tmp:
-            fp32 = tmp / ("fp32.onnx" if precision == "int8" else ONNX_FILE)
-            _trace(scores, traced, fp32, ner.config)
-            _check(scores, fp32, other)
-            if precision == "int8":
-                _quantize(fp32, tmp / ONNX_FILE)
-                fp32.unlink()
+            graphs = [(ONNX_FILE, lambda path: _trace_scores(scores, traced, path, predictor.variant))]
+            if two_stage:
+                graphs.append((LABELS_ONNX_FILE, lambda path: _trace_labels(ner, path)))
+            for name, trace in graphs:
+                fp32 = tmp / (f"fp32-{name}" if precision == "int8" else name)
+                trace(fp32)
+                if name == ONNX_FILE:
+                    _check(scores, fp32, other)
+                if precision == "int8":
+                    _quantize(fp32, tmp / name)
+                    fp32.unlink()
+            if two_stage:
+                write_labels_tokenizer(predictor.labels_tokenizer.tokenizer, tmp)
             ner.tokenizer.save_pretrained(str(tmp))
             if not (tmp / TOKENIZER_FILE).is_file():
                 raise CheckpointError(
@@ -117,36 +135,79 @@ def _usable(folder: Path) -> bool:
         return False
 
 
-def _sample(predictor, n_labels: int) -> Batch:
+SAMPLE_LABELS = [f"type {i}" for i in range(5)]
+
+
+def _sample(ner, n_labels: int) -> Batch:
     """A small real batch: passes of different lengths, so no axis is traced at size 1."""
-    labels = parse_labels([f"type {i}" for i in range(n_labels)])
+    predictor = ner._predictor
     texts = ["Ada Lovelace wrote the first program in London in 1843.", "Paris"][: 1 + (n_labels > 2)]
-    passes = [p for i, t in enumerate(texts) for p in predictor.plan(i, split_words(t), labels)]
-    passes.append(predictor.plan(len(texts), split_words("New York City"), parse_labels(["place"]))[0])
-    return collate([p.inputs for p in passes], predictor.pad_id)
+    many, one = _sample_labels(ner, SAMPLE_LABELS[:n_labels]), _sample_labels(ner, ["place"])
+    docs = [*texts, "New York City"]
+    labelsets = [*([many] * len(texts)), one]
+    passes = [p for i, t in enumerate(docs) for p in predictor.plan(i, split_words(t), labelsets[i])]
+    return predictor.variant.encoding.batch(predictor, passes, labelsets)
 
 
-def _trace(scores: ScoreModel, sample: Batch, path: Path, config: ModelConfig) -> None:
+def _sample_labels(ner, names: list[str]) -> LabelSet:
+    """Labels, with their vectors from the torch model for a two-stage variant (the runner may
+    be this very export, not made yet)."""
+    labels = parse_labels(names)
+    tokenizer = ner._predictor.labels_tokenizer
+    if not ner._predictor.variant.two_stage or tokenizer is None:
+        return labels
+    ids, mask = tokenizer.encode(labels.prompts)
+    with torch.no_grad():
+        vectors = LabelModel(ner.model).eval()(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+    return LabelSet(labels.names, labels.prompts, vectors)
+
+
+def _trace_scores(scores: ScoreModel, sample: Batch, path: Path, variant) -> None:
     words, types = {0: "batch", 1: "words"}, {0: "batch", 1: "types"}
-    out_axes = {**words, 3: "types"} if config.architecture.value == "span" else {**words, 2: "types"}
     axes = {
         "input_ids": {0: "batch", 1: "tokens"},
         "attention_mask": {0: "batch", 1: "tokens"},
         "word_positions": words,
         "word_lengths": {0: "batch"},
         "type_positions": types,
-        "scores": out_axes,
+        "type_vectors": types,
+        "scores": variant.level.output_axes(),
     }
     tensors = sample.tensors()
+    names = list(sample.inputs)
+    _export(
+        scores,
+        tuple(tensors[n] for n in names),
+        path,
+        names,
+        ["scores"],
+        {n: axes[n] for n in [*names, "scores"]},
+    )
+
+
+def _trace_labels(ner, path: Path) -> None:
+    ids, mask = ner._predictor.labels_tokenizer.encode(["person", "a place with a name", "x"])
+    axes = {"label_input_ids": {0: "labels", 1: "tokens"}, "label_attention_mask": {0: "labels", 1: "tokens"}}
+    model = LabelModel(ner.model).eval()
+    inputs = (torch.from_numpy(ids), torch.from_numpy(mask))
+    _export(model, inputs, path, list(axes), ["label_vectors"], {**axes, "label_vectors": {0: "labels"}})
+    with torch.no_grad():
+        other = ner._predictor.labels_tokenizer.encode(["organization", "date"])
+        expected = model(*(torch.from_numpy(a) for a in other)).numpy()
+    got = OnnxRunner(path, labels_path=path).encode_labels(*other)
+    _compare(got, expected, "label")
+
+
+def _export(module, inputs: tuple, path: Path, input_names, output_names, axes) -> None:
     with torch.no_grad(), warnings.catch_warnings(), _no_native_stderr():
         warnings.simplefilter("ignore")  # tracer warnings about Python values read from shapes
         # the TorchScript exporter: it needs no onnxscript and handles the BiLSTM's packed sequences
         torch.onnx.export(
-            scores,
-            tuple(tensors[name] for name in MODEL_INPUTS),
+            module,
+            inputs,
             str(path),
-            input_names=list(MODEL_INPUTS),
-            output_names=["scores"],
+            input_names=input_names,
+            output_names=output_names,
             dynamic_axes=axes,
             opset_version=OPSET,
             dynamo=False,
@@ -174,14 +235,18 @@ def _check(scores: ScoreModel, path: Path, sample: Batch) -> None:
     """The graph must reproduce torch on a batch of other shapes than the traced one."""
     with torch.no_grad():
         tensors = sample.tensors()
-        expected = scores(*(tensors[name] for name in MODEL_INPUTS)).numpy()
+        expected = scores(*(tensors[name] for name in sample.inputs)).numpy()
     with OnnxRunner(path).session() as run:
         got = run(sample)
+    _compare(got, expected, "score")
+
+
+def _compare(got: np.ndarray, expected: np.ndarray, what: str) -> None:
     diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
     if not diff <= MAX_DIFF:
         raise CheckpointError(
-            f"the ONNX export does not reproduce the torch model (largest difference {diff:.2g}, "
-            f"shapes {got.shape} and {expected.shape}); this encoder cannot be exported as is"
+            f"the ONNX export does not reproduce the torch model's {what}s (largest difference "
+            f"{diff:.2g}, shapes {got.shape} and {expected.shape}); this encoder cannot be exported as is"
         )
 
 

@@ -9,29 +9,33 @@ import numpy as np
 import torch
 from torch import nn
 
-from .batching import MODEL_INPUTS, Batch
+from .batching import Batch
 from .options import Score
 from .threads import physical_cores
 
 
 class ScoreModel(nn.Module):
     """The network up to probabilities, in fp32: what the torch runner runs and what ONNX
-    export traces, so both runtimes compute the very same function."""
+    export traces, so both runtimes compute the very same function. Its inputs are the
+    variant's (``Batch.inputs``)."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor,
-        word_positions: torch.Tensor,
-        word_lengths: torch.Tensor,
-        type_positions: torch.Tensor,
-    ) -> torch.Tensor:
-        logits = self.model(input_ids, attention_mask, word_positions, word_lengths, type_positions)
-        return torch.sigmoid(logits.float())
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.model(*inputs).float())
+
+
+class LabelModel(nn.Module):
+    """A two-stage model's label stage: label tokens -> label vectors, in fp32."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, label_input_ids: torch.Tensor, label_attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.model.encode_labels(label_input_ids, label_attention_mask).float()
 
 
 class TorchRunner:
@@ -56,7 +60,20 @@ class TorchRunner:
     def _run(self, batch: Batch) -> np.ndarray:
         tensors = batch.tensors()
         device = _device(self.scores.model)
-        return self.scores(*(tensors[name].to(device) for name in MODEL_INPUTS)).cpu().numpy()
+        return self.scores(*(tensors[name].to(device) for name in batch.inputs)).cpu().numpy()
+
+    def encode_labels(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        """The label stage: (L, T) label tokens -> (L, D) vectors (always fp32: they are cached)."""
+        model = self.scores.model
+        was_training = model.training
+        model.eval()
+        try:
+            device = _device(model)
+            with torch.inference_mode():
+                ids, mask = (torch.from_numpy(a).to(device) for a in (input_ids, attention_mask))
+                return LabelModel(model)(ids, mask).cpu().numpy()
+        finally:
+            model.train(was_training)
 
 
 def _device(model: nn.Module) -> torch.device:

@@ -43,7 +43,16 @@ class EncoderInput:
 
 
 class PromptBuilder:
-    def __init__(self, tokenizer: Tokenizer, ent_token: str, sep_token: str, max_tokens: int):
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        ent_token: str,
+        sep_token: str,
+        max_tokens: int,
+        vocab_size: int | None = None,
+    ):
+        """``vocab_size``: the encoder's embedding rows; a token id past them (a marker the
+        tokenizer knows but a bi-encoder's text encoder does not) is read as unknown."""
         tok = Tokenizer.from_str(tokenizer.to_str())  # a private copy: truncation/padding off
         tok.no_truncation()
         tok.no_padding()
@@ -53,6 +62,7 @@ class PromptBuilder:
         self.unk_id = self._unk_id()
         self.prefix, self.suffix = self._special_template()
         self.max_tokens = max_tokens
+        self.vocab_size = vocab_size
         # each label is tokenized once, and each group of labels laid out once
         self._label_ids = lru_cache(maxsize=65536)(self._encode_label)
         self._prompt_ids = lru_cache(maxsize=1024)(self._encode_prompt)
@@ -105,6 +115,8 @@ class PromptBuilder:
         out = np.full(int(starts[-1]), self.unk_id, dtype=np.int64)
         kept = rank < max_word_tokens
         out[starts[word_ids[kept]] + rank[kept]] = ids[kept]
+        if self.vocab_size is not None:
+            out[out >= self.vocab_size] = self.unk_id
         return DocTokens(out, starts)
 
     def _encode_label(self, prompt: str) -> tuple[int, ...]:
@@ -145,6 +157,15 @@ class PromptBuilder:
             ids.extend(self._label_ids(prompt))
         ids.append(self.sep_id)
         return tuple(ids), tuple(type_positions)
+
+    def build_text(self, doc: DocTokens, start: int, end: int) -> EncoderInput:
+        """The encoder input for words ``[start, end)`` alone (a bi-encoder's text pass)."""
+        ids = list(self.prefix)
+        base = len(ids) - int(doc.starts[start])
+        word_positions = (doc.starts[start:end] + base).tolist()
+        ids.extend(doc.ids[doc.starts[start] : doc.starts[end]].tolist())
+        ids.extend(self.suffix)
+        return EncoderInput(ids, word_positions, [])
 
     def build(self, doc: DocTokens, start: int, end: int, prompts: Sequence[str]) -> EncoderInput:
         """The encoder input for words ``[start, end)`` of ``doc`` with these label prompts."""

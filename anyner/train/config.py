@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..config import Architecture
-from ..errors import InputError
+from ..errors import AnyNERError, InputError
 
 
 @dataclass(frozen=True)
@@ -38,7 +37,9 @@ class TrainConfig:
     dev: tuple[DataSource, ...] = ()
     backbone: str = "all-MiniLM-L6-v2"  # encoder to start from (see anyner.backbones)
     init_from: str | None = None  # or continue from an anyner model folder
-    architecture: Architecture = Architecture.SPAN
+    variant: str = "uni-span"  # a name in anyner.variants: uni-span, uni-token, bi-span, bi-token
+    labels_backbone: str | None = None  # a bi-encoder's label encoder; None: the same as backbone
+    train_labels_encoder: bool = False  # a bi-encoder's label encoder trains too (else frozen)
     max_width: int = 12
     max_words: int = 128  # training texts are cut into windows of at most this many words
     steps: int = 10_000  # optimizer steps
@@ -79,7 +80,12 @@ class TrainConfig:
     lora: LoraSettings | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "architecture", Architecture(self.architecture))
+        from ..variants import get_variant
+
+        try:
+            get_variant(self.variant)
+        except AnyNERError as exc:
+            raise InputError(f"invalid training config: {exc}") from None
         checks = {
             "train": len(self.train) > 0,
             "steps": self.steps > 0,
@@ -157,6 +163,8 @@ def load_train_config(path: str | Path) -> TrainConfig:
 
 def config_from_dict(data: dict[str, Any], base: Path = Path(".")) -> TrainConfig:
     data = dict(data)
+    if "architecture" in data:  # the name before model variants: "span" or "token", a uni-encoder
+        data.setdefault("variant", f"uni-{data.pop('architecture')}")
     _check_keys(TrainConfig, data, "training config")
     for key in ("train", "dev"):
         sources = data.get(key, [])

@@ -1,5 +1,5 @@
-"""Training batches: encoder inputs plus the target and mask of every span × type pair
-(span head) or every word × type × {start, end, inside} (token head)."""
+"""Training batches: the variant's encoder inputs plus the target and mask of every span ×
+type pair (span level) or every word × type × {start, end, inside} (token level)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..config import Architecture
 from ..data.example import Example
-from ..runtime.batching import collate
+from ..text.label_tokens import LabelTokenizer
 from ..text.prompt import PromptBuilder
 
 
@@ -35,41 +34,17 @@ def build_batch(
     types: Sequence[Sequence[str]],
     builder: PromptBuilder,
     pad_id: int,
-    architecture: Architecture,
+    variant,
     max_width: int,
     prompts: Sequence[Sequence[str]] | None = None,
+    labels_tokenizer: LabelTokenizer | None = None,
 ) -> TrainBatch:
     """``types``: the labels asked for in each example (targets follow them); ``prompts``: what
-    the encoder reads for each (a label, a synonym or a definition), by default the labels."""
-    encoded = []
-    for ex, shown in zip(examples, prompts if prompts is not None else types, strict=True):
-        doc = builder.encode_words(ex.words)
-        encoded.append(builder.build(doc, 0, len(ex.words), shown))
-    tensors = collate(encoded, pad_id).tensors()  # the forward arguments plus type_counts
-    type_counts = tensors.pop("type_counts")
-    lengths = tensors["word_lengths"]
-    b, w, c = len(examples), int(lengths.max()), max(int(type_counts.max()), 1)
-    word_ok = torch.arange(w) < lengths[:, None]  # (B, W)
-    type_ok = torch.arange(c) < type_counts[:, None]  # (B, C)
-    if architecture is Architecture.SPAN:
-        targets = torch.zeros(b, w, max_width, c)
-        ends = torch.arange(w)[:, None] + torch.arange(max_width)  # (W, K)
-        span_ok = ends[None] < lengths[:, None, None]  # (B, W, K)
-        mask = span_ok[..., None] & type_ok[:, None, None, :]
-        for i, (ex, labels) in enumerate(zip(examples, types, strict=True)):
-            index = {label: j for j, label in enumerate(labels)}
-            for s, e, label in ex.spans:
-                if label in index and e - s < max_width:
-                    targets[i, s, e - s, index[label]] = 1.0
-    else:
-        targets = torch.zeros(b, w, c, 3)
-        mask = (word_ok[:, :, None] & type_ok[:, None, :])[..., None].expand(-1, -1, -1, 3)
-        for i, (ex, labels) in enumerate(zip(examples, types, strict=True)):
-            index = {label: j for j, label in enumerate(labels)}
-            for s, e, label in ex.spans:
-                if label in index:
-                    j = index[label]
-                    targets[i, s, j, 0] = 1.0
-                    targets[i, e, j, 1] = 1.0
-                    targets[i, s : e + 1, j, 2] = 1.0
-    return TrainBatch(tensors, targets, mask)
+    the model reads for each (a label, a synonym or a definition), by default the labels.
+    ``variant``: an anyner.variants.Variant; a two-stage one needs ``labels_tokenizer``."""
+    shown = prompts if prompts is not None else types
+    inputs, lengths, type_counts = variant.encoding.train_inputs(
+        examples, shown, builder, pad_id, labels_tokenizer
+    )
+    targets, mask = variant.level.targets(examples, types, lengths, type_counts, max_width)
+    return TrainBatch(inputs, targets, mask)

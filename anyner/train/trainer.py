@@ -51,23 +51,23 @@ class Trainer:
             self.ner = AnyNER.from_pretrained(cfg.init_from)
         else:
             self.ner = AnyNER.from_backbone(
-                cfg.backbone, architecture=cfg.architecture, max_width=cfg.max_width, dropout=cfg.dropout
+                cfg.backbone,
+                labels_backbone=cfg.labels_backbone,
+                variant=cfg.variant,
+                max_width=cfg.max_width,
+                dropout=cfg.dropout,
             )
         self.model = self.ner.model
+        self.variant = self.ner._predictor.variant
         if cfg.lora is not None:
             builder = self.ner._predictor.builder
             lo = cfg.lora
             self.model.encoder.model = add_lora(
-                self.model.encoder.model,
-                lo.r,
-                lo.alpha,
-                lo.dropout,
-                lo.target_modules,
-                [builder.ent_id, builder.sep_id],
+                self.model.encoder.model, lo.r, lo.alpha, lo.dropout, lo.target_modules, self._marker_ids()
             )
         self._prepare_parameters()
         builder = self.ner._predictor.builder
-        width = cfg.max_width if self.model.config.architecture.value == "span" else None
+        width = cfg.max_width if self.variant.level.uses_max_width else None
         self.data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
         if not self.data.labels:
             raise InputError("the training data has no labelled mentions")
@@ -98,6 +98,10 @@ class Trainer:
         for name, p in backbone.named_parameters():
             if "pooler" in name:  # never used for NER; DDP needs every trained weight used
                 p.requires_grad_(False)
+        labels_encoder = getattr(self.model, "labels_encoder", None)
+        if labels_encoder is not None:
+            for name, p in labels_encoder.named_parameters():
+                p.requires_grad_(self.cfg.train_labels_encoder and "pooler" not in name)
         cpu_bf16 = self.bf16 and self.device.type == "cpu"
         attn = self.cfg.attn_implementation or ("eager" if cpu_bf16 else None)
         if attn is not None:
@@ -113,16 +117,21 @@ class Trainer:
         if self.cfg.freeze_word_embeddings and self.cfg.lora is None:  # LoRA: peft freezes the base
             weight = backbone.get_input_embeddings().weight
             keep = torch.zeros(weight.size(0), 1)
-            builder = self.ner._predictor.builder
-            keep[[builder.ent_id, builder.sep_id]] = 1.0  # the new markers must learn
+            keep[self._marker_ids()] = 1.0  # the new markers must learn
             weight.register_hook(lambda grad: grad * keep.to(grad.device, grad.dtype))
+
+    def _marker_ids(self) -> list[int]:
+        """The prompt markers' embedding rows (a uni-encoder's), which train with the rest."""
+        builder = self.ner._predictor.builder
+        return [builder.ent_id, builder.sep_id] if self.variant.encoding.uses_markers else []
 
     def _optimizer(self) -> torch.optim.Optimizer:
         groups: dict[tuple[float, float], list] = {}
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
                 continue
-            lr = self.cfg.lr_encoder if name.startswith("encoder.model.") else self.cfg.lr_heads
+            encoder = name.startswith(("encoder.model.", "labels_encoder.model."))
+            lr = self.cfg.lr_encoder if encoder else self.cfg.lr_heads
             no_decay = p.ndim < 2 or "embeddings" in name
             groups.setdefault((lr, 0.0 if no_decay else self.cfg.weight_decay), []).append(p)
         params = [{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()]
@@ -187,9 +196,10 @@ class Trainer:
             types,
             predictor.builder,
             predictor.pad_id,
-            self.model.config.architecture,
+            self.variant,
             self.model.config.max_width,
             prompts,
+            predictor.labels_tokenizer,
         )
 
     def _batches(self, start: int) -> Iterator[TrainBatch]:
