@@ -78,3 +78,13 @@ def test_numpy_thresholds_are_numbers(span_model, threshold):
     assert span_model.predict_entities("Bill Gates", ["person"], threshold=threshold) == (
         span_model.predict_entities("Bill Gates", ["person"], threshold=float(threshold))
     )
+
+
+def test_a_model_path_that_is_a_file_says_so(tmp_path):
+    import anyner
+    from anyner import CheckpointError
+
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="is a file; anyner loads a model folder: pass the folder"):
+        anyner.load(weights)
