@@ -10,7 +10,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .checkpoints.onnx import ONNX_FILE, is_onnx, read_onnx
+import numpy as np
+
+from .checkpoints.onnx import is_onnx, read_onnx
 from .config import ModelConfig
 from .errors import AnyNERError, CheckpointError, InputError
 from .pipeline import Predictor
@@ -18,7 +20,8 @@ from .runtime.auto import WeightsStamp, note_once, weights_stamp
 from .runtime.batching import DEFAULT_BATCH_TOKENS
 from .runtime.cpu import cpu_info
 from .runtime.options import RuntimeOptions, resolve_options
-from .text.labels import LabelsArg, LabelSet, check_threshold, parse_labels
+from .text.label_tokens import LabelTokenizer
+from .text.labels import LabelsArg, LabelSet, LabelVectors, check_threshold, parse_labels
 from .text.prompt import PromptBuilder
 from .text.words import Words, readable
 
@@ -45,17 +48,25 @@ class AnyNER:
         precision: str | None = "auto",
         runtime: str | None = None,
         threads: int | None = None,
+        labels_tokenizer=None,
     ):
         # auto on a model built in code: torch (its weights may be trained; an export would go stale)
-        self._build(model, tokenizer, resolve_options(precision, runtime, threads, exportable=False))
+        options = resolve_options(precision, runtime, threads, exportable=False)
+        self._build(model, tokenizer, options, labels_tokenizer)
 
-    def _build(self, model: NERModel, tokenizer, options: RuntimeOptions) -> None:
+    def _build(self, model: NERModel, tokenizer, options: RuntimeOptions, labels_tokenizer=None) -> None:
+        """``labels_tokenizer``: a bi-encoder's label tokenizer (a ``tokenizers.Tokenizer``)."""
         config: ModelConfig = model.config
         builder = PromptBuilder(
-            tokenizer.backend_tokenizer, config.ent_token, config.sep_token, _max_tokens(model, tokenizer)
+            tokenizer.backend_tokenizer,
+            config.ent_token,
+            config.sep_token,
+            _max_tokens(model, tokenizer),
+            vocab_size=config.encoder.get("vocab_size"),
         )
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self._setup(model, tokenizer, options, Predictor(builder, pad_id, config))
+        labels = LabelTokenizer(labels_tokenizer) if labels_tokenizer is not None else None
+        self._setup(model, tokenizer, options, Predictor(builder, pad_id, config, labels_tokenizer=labels))
         self._predictor.runner = self._torch_model_runner()
 
     def _setup(self, model, tokenizer, options: RuntimeOptions, predictor: Predictor) -> None:
@@ -72,10 +83,10 @@ class AnyNER:
         o = self.options
         if o.runtime == "onnx":
             from .runtime.export import cached_export
-            from .runtime.onnx_runner import OnnxRunner
+            from .runtime.onnx_runner import onnx_folder_runner
 
             try:
-                runner = OnnxRunner(cached_export(self, o.precision) / ONNX_FILE, o.threads)
+                runner = onnx_folder_runner(cached_export(self, o.precision), self.config, o.threads)
             except (OSError, AnyNERError) as exc:
                 if not o.auto:
                     raise
@@ -148,17 +159,17 @@ class AnyNER:
 
         if options.auto and options.runtime == "torch":  # the faster path needs a missing package
             _note_fallback(options.reason)
-        model, tokenizer = read_model(folder)
+        model, tokenizer, labels_tokenizer = read_model(folder)
         ner = cls.__new__(cls)
-        ner._build(model, tokenizer, options)
+        ner._build(model, tokenizer, options, labels_tokenizer)
         return ner
 
     @classmethod
     def _from_onnx(cls, folder: Path, precision, runtime, threads) -> AnyNER:
         """An exported folder runs on onnxruntime alone: no torch is imported."""
-        from .runtime.onnx_runner import OnnxRunner
+        from .runtime.onnx_runner import onnx_folder_runner
 
-        config, info, tokenizer = read_onnx(folder)
+        config, info, tokenizer, labels_tokenizer = read_onnx(folder)
         options = resolve_options(precision, runtime, threads, exported=info.precision)
         if options.runtime != "onnx" or options.precision != info.precision:
             raise InputError(
@@ -166,29 +177,44 @@ class AnyNER:
                 f"precision={info.precision!r}; for {options.precision} on {options.runtime}, load the "
                 "weights folder it was exported from"
             )
-        builder = PromptBuilder(tokenizer, config.ent_token, config.sep_token, config.max_tokens)
-        runner = OnnxRunner(folder / ONNX_FILE, threads)
+        vocab = config.encoder.get("vocab_size")
+        builder = PromptBuilder(tokenizer, config.ent_token, config.sep_token, config.max_tokens, vocab)
+        labels = LabelTokenizer(labels_tokenizer) if labels_tokenizer is not None else None
+        runner = onnx_folder_runner(folder, config, threads)
         ner = cls.__new__(cls)
-        ner._setup(None, None, options, Predictor(builder, info.pad_id, config, runner))
+        ner._setup(None, None, options, Predictor(builder, info.pad_id, config, runner, labels))
         return ner
 
     @classmethod
-    def from_backbone(cls, backbone: str | Path, **config) -> AnyNER:
+    def from_backbone(
+        cls, backbone: str | Path, *, labels_backbone: str | Path | None = None, **config
+    ) -> AnyNER:
         """A new model with pretrained encoder weights and freshly initialised heads, ready for
-        training. ``config`` takes :class:`ModelConfig` fields (``architecture``, ``max_width``…)."""
+        training. ``config`` takes :class:`ModelConfig` fields (``variant``, ``max_width``…).
+        A two-stage variant ("bi-span", "bi-token") also gets a label encoder: ``labels_backbone``,
+        by default the same encoder as the text's (its own copy of the weights)."""
         from tokenizers import AddedToken
 
         from .backbones import load_backbone
-        from .model.model import NERModel
+        from .variants import get_variant
 
         encoder, tokenizer = load_backbone(str(backbone))
         cfg = ModelConfig(**{"hidden_size": encoder.config.hidden_size, **config, "backbone": str(backbone)})
+        variant = get_variant(cfg.variant)
+        # the markers are known to every tokenizer (a bi-encoder's text never holds them: they
+        # are read as unknown words there, as the embedding table keeps its size)
         tokenizer.add_tokens(
             [AddedToken(t, special=True, normalized=False) for t in (cfg.ent_token, cfg.sep_token)]
         )
-        encoder.resize_token_embeddings(len(tokenizer))
-        cfg = ModelConfig(**{**cfg.to_dict(), "encoder": encoder.config.to_dict()})
-        return cls(NERModel(cfg, encoder), tokenizer)
+        if variant.encoding.uses_markers:
+            encoder.resize_token_embeddings(len(tokenizer))
+        labels_encoder = labels_tok = None
+        if variant.two_stage:
+            labels_encoder, labels_hf = load_backbone(str(labels_backbone or backbone))
+            labels_tok = labels_hf.backend_tokenizer
+        extra = {"labels_encoder": labels_encoder.config.to_dict()} if labels_encoder is not None else {}
+        cfg = ModelConfig(**{**cfg.to_dict(), "encoder": encoder.config.to_dict(), **extra})
+        return cls(variant.build_model(cfg, encoder, labels_encoder), tokenizer, labels_tokenizer=labels_tok)
 
     def save(self, path: str | Path, base: str | None = None) -> None:
         """Write a folder that :func:`anyner.load` reads back (safetensors weights).
@@ -203,6 +229,7 @@ class AnyNER:
                 "copy its folder instead"
             )
         from .checkpoints import delta
+        from .checkpoints.labels_tokenizer import write_labels_tokenizer
         from .checkpoints.native import write_native
         from .model import lora
 
@@ -218,7 +245,14 @@ class AnyNER:
             from .checkpoints.torch_model import backbone_state
 
             state = delta.encode(state, backbone_state(base))
-        extra = (lambda tmp: lora.save_adapter(encoder, tmp)) if adapter else None
+        labels_tokenizer = self._predictor.labels_tokenizer
+
+        def extra(tmp: Path) -> None:
+            if adapter:
+                lora.save_adapter(encoder, tmp)
+            if labels_tokenizer is not None:
+                write_labels_tokenizer(labels_tokenizer.tokenizer, tmp)
+
         write_native(Path(path), config, state, self.tokenizer, extra)
 
     def export_onnx(self, path: str | Path, precision: str = "fp32") -> Path:
@@ -314,21 +348,46 @@ class AnyNER:
             isinstance(labels, Sequence)
             and not isinstance(labels, str)
             and len(labels) > 0
-            and all(isinstance(x, Sequence | Mapping) and not isinstance(x, str) for x in labels)
+            and all(isinstance(x, Sequence | Mapping | LabelSet) and not isinstance(x, str) for x in labels)
         )
         if not per_text:
-            return [parse_labels(labels, control)] * len(texts)
+            return [self._labelset(labels, control)] * len(texts)
         if len(labels) != len(texts):
             raise InputError(
                 f"got {len(labels)} label lists for {len(texts)} texts: "
                 "give one list per text, or one shared list"
             )
-        return [parse_labels(x, control) for x in labels]
+        return [self._labelset(x, control) for x in labels]
+
+    def _labelset(self, labels, control) -> LabelSet:
+        if isinstance(labels, LabelSet):  # vectors from encode_labels
+            if labels.vectors is not None and labels.vectors.shape[1] != self.config.hidden_size:
+                raise InputError(
+                    f"these label vectors have {labels.vectors.shape[1]} dimensions; this model's have "
+                    f"{self.config.hidden_size}: encode the labels with this model"
+                )
+            return labels
+        return parse_labels(labels, control)
+
+    # -- the label stage (bi-encoders) --------------------------------------------------
+    def encode_labels(self, labels: LabelsArg) -> LabelVectors:
+        """Label vectors, computed once: pass the result in place of the labels to
+        :meth:`batch_predict_entities` (and the other predict methods). Plain calls with label
+        texts reuse vectors too (a bounded cache keyed by the text the label encoder reads).
+        Only bi-encoders have a label stage; a uni-encoder reads labels with the text."""
+        parsed = parse_labels(labels, _control_tokens(self._predictor.builder))
+        self._check_export_is_current()
+        vectors = self._predictor.encode_labels(parsed.prompts).astype(np.float32)
+        return LabelVectors(parsed.names, parsed.prompts, vectors)
+
+    @property
+    def variant(self) -> str:
+        return self.config.variant
 
     def __repr__(self) -> str:
         c = self.config
         return (
-            f"AnyNER(architecture={c.architecture.value}, backbone={c.backbone!r}, "
+            f"AnyNER(variant={c.variant}, backbone={c.backbone!r}, "
             f"precision={self.precision!r}, runtime={self.runtime!r})"
         )
 
