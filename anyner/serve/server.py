@@ -5,7 +5,9 @@ and a shutdown that tells the app to answer what is in flight within the grace p
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -41,7 +43,15 @@ def header_timeout_protocol(timeout_s: float) -> type[H11Protocol]:
 
 
 class Server(uvicorn.Server):
-    """Calls ``app.state.deadlines.begin_shutdown()`` as soon as a shutdown starts."""
+    """Calls ``app.state.deadlines.begin_shutdown()`` as soon as a shutdown starts, and exits 0
+    after a SIGTERM (uvicorn raises the signal again once it has stopped, so the process would
+    end as killed by it)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        captured = getattr(self, "_captured_signals", None)
+        if sig == signal.SIGTERM and captured and captured[-1] == sig:
+            captured.pop()  # a stop asked for and carried out is a clean exit
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         app = self.config.app
