@@ -34,6 +34,9 @@ class ModelConfig:
     base: str | None = None  # weights are stored relative to this backbone (see checkpoints.delta)
     encoder: dict[str, Any] = field(default_factory=dict, compare=False)
     labels_encoder: dict[str, Any] = field(default_factory=dict, compare=False)
+    # a bi-encoder's post-fusion (gliner's poly-encoder), e.g. "l2l-l2t"; "" for none
+    post_fusion_schema: str = ""
+    num_post_fusion_layers: int = 1
     version: int = CONFIG_VERSION
 
     def __post_init__(self) -> None:

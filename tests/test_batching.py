@@ -47,23 +47,25 @@ def test_collate_pads_and_masks():
     assert batch.type_positions.tolist() == [[1, 0], [0, 1]]
     assert batch.type_counts.tolist() == [1, 2]
     assert all(x.dtype == np.int64 for x in batch.model_inputs().values())
-    assert batch.type_vectors is None
+    assert batch.label_vectors is None and batch.type_index is None
 
 
-def test_collate_pads_type_vectors_of_a_bi_encoder():
+def test_collate_lays_out_a_bi_encoders_distinct_labels_and_indices():
     a = EncoderInput([1, 2, 3], [1, 2], [])
     b = EncoderInput([1, 2], [1], [])
-    vectors = [np.ones((3, 4), np.float32), 2 * np.ones((1, 4), np.float32)]
-    batch = collate([a, b], pad_id=0, type_vectors=vectors)
+    vectors = np.arange(12, dtype=np.float64).reshape(3, 4)
+    batch = collate([a, b], pad_id=0, labels=(vectors, [np.array([0, 1, 2]), np.array([2])]))
     assert batch.type_counts.tolist() == [3, 1]
-    assert batch.type_vectors.shape == (2, 3, 4) and batch.type_vectors.dtype == np.float32
-    assert batch.type_vectors[1].tolist() == [[2.0] * 4, [0.0] * 4, [0.0] * 4]
+    assert batch.type_index.tolist() == [[0, 1, 2], [2, 0, 0]]
+    assert batch.label_vectors.dtype == np.float32 and batch.label_vectors.shape == (3, 4)
     assert list(batch.model_inputs()) == [
         "input_ids",
         "attention_mask",
         "word_positions",
         "word_lengths",
-        "type_vectors",
+        "label_vectors",
+        "type_index",
+        "type_counts",
     ]
 
 

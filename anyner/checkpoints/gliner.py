@@ -32,7 +32,9 @@ def _unsupported(cfg: dict[str, Any]) -> list[str]:
         problems.append("a labels decoder")
     if cfg.get("relations_layer"):
         problems.append("relation extraction layers")
-    for key in ("fuse_layers", "represent_spans", "post_fusion_schema", "precomputed_prompts_mode"):
+    if cfg.get("post_fusion_schema") and not cfg.get("labels_encoder"):
+        problems.append(f"post_fusion_schema={cfg['post_fusion_schema']!r} on a uni-encoder")
+    for key in ("fuse_layers", "represent_spans", "precomputed_prompts_mode"):
         if cfg.get(key):
             problems.append(f"{key}={cfg[key]!r}")
     if cfg.get("embed_ent_token", True) is not True:

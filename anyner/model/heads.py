@@ -30,8 +30,19 @@ class SpanHead(nn.Module):
 
     def forward(self, words: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         """(B, W, D) words, (B, C, D) types -> (B, W, K, C) logits."""
+        return self.score(words, self.type_side(types))
+
+    def type_side(self, types: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the logits need of the types alone, (…, C, 4D) and (…, C): a bi-encoder computes
+        it once per distinct label of a batch rather than once per text."""
+        types = self.type_proj(types)
+        last = self.out[3]
+        return types @ last.weight, types @ last.bias
+
+    def score(self, words: torch.Tensor, type_side: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """(B, W, D) words and (B, C, …) type sides -> (B, W, K, C) logits."""
         w, d = words.size(1), words.size(2)
-        first, _, drop, last = self.out
+        first, _, drop, _ = self.out
         # dropout acts on the per-word halves: on the (B, W, K, 4D) sum it would cost K times more
         start = drop(F.linear(self.start(words).relu(), first.weight[:, :d], first.bias))  # (B, W, 4D)
         end = drop(F.linear(self.end(words).relu(), first.weight[:, d:]))
@@ -39,9 +50,9 @@ class SpanHead(nn.Module):
         ends = torch.arange(w, device=device)[:, None] + torch.arange(self.max_width, device=device)
         ends = ends.clamp_(max=w - 1)  # spans past the text end are masked at decoding
         hidden = (start.unsqueeze(2) + end[:, ends]).relu()  # (B, W, K, 4D)
-        types = self.type_proj(types)
-        logits = torch.einsum("bwkh,bch->bwkc", hidden, types @ last.weight)
-        return logits + (types @ last.bias)[:, None, None, :]
+        type_weight, type_bias = type_side
+        logits = torch.einsum("bwkh,bch->bwkc", hidden, type_weight)
+        return logits + type_bias[:, None, None, :]
 
 
 class TokenHead(nn.Module):
@@ -61,10 +72,17 @@ class TokenHead(nn.Module):
 
     def forward(self, words: torch.Tensor, types: torch.Tensor) -> torch.Tensor:
         """-> (B, W, C, 3) logits: start, end, inside."""
+        return self.score(words, self.type_side(types))
+
+    def type_side(self, types: torch.Tensor) -> tuple[torch.Tensor]:
+        """The label projection, (…, C, 2D): see :meth:`SpanHead.type_side`."""
+        return (self.proj_label(types),)
+
+    def score(self, words: torch.Tensor, type_side: tuple[torch.Tensor]) -> torch.Tensor:
         b, w, d = words.shape
-        c = types.size(1)
+        c = type_side[0].size(1)
         tok = self.proj_token(words).view(b, w, 1, 2, d)
-        lab = self.proj_label(types).view(b, 1, c, 2, d)
+        lab = type_side[0].view(b, 1, c, 2, d)
         tok0, tok1 = tok[..., 0, :].expand(-1, -1, c, -1), tok[..., 1, :]
         lab0, lab1 = lab[..., 0, :].expand(-1, w, -1, -1), lab[..., 1, :]
         return self.out_mlp(torch.cat([tok0, lab0, tok1 * lab1], dim=-1))

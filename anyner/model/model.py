@@ -11,6 +11,7 @@ from torch import nn
 
 from ..config import ModelConfig
 from .encoder import Encoder
+from .fusion import CrossFuser
 from .layers import BiLSTM
 
 
@@ -75,6 +76,17 @@ class BiEncoderModel(NERModel):
     ):
         super().__init__(config, backbone, build_head)
         self.labels_encoder = Encoder(labels_backbone, config.hidden_size)
+        self.fuser = (
+            CrossFuser(
+                config.hidden_size,
+                config.encoder.get("num_attention_heads", 8),
+                config.num_post_fusion_layers,
+                config.dropout,
+                config.post_fusion_schema,
+            )
+            if config.post_fusion_schema
+            else None
+        )
 
     def encode_labels(
         self, label_input_ids: torch.Tensor, label_attention_mask: torch.Tensor
@@ -90,17 +102,29 @@ class BiEncoderModel(NERModel):
         attention_mask: torch.Tensor,
         word_positions: torch.Tensor,
         word_lengths: torch.Tensor,
-        type_vectors: torch.Tensor | None = None,
+        label_vectors: torch.Tensor | None = None,
+        type_index: torch.Tensor | None = None,
+        type_counts: torch.Tensor | None = None,
         *,
         label_input_ids: torch.Tensor | None = None,
         label_attention_mask: torch.Tensor | None = None,
-        type_index: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits as :class:`JointModel`'s, for (B, C, D) type vectors from :meth:`encode_labels`;
-        or, in training, for labels encoded in this very pass (so the label encoder can learn):
-        ``label_*`` the batch's distinct labels, ``type_index`` (B, C) which of them each item asks."""
-        if type_vectors is None:
-            type_vectors = self.encode_labels(label_input_ids, label_attention_mask)[type_index]
+        """Logits as :class:`JointModel`'s. ``label_vectors`` (L, D): the batch's distinct labels,
+        from :meth:`encode_labels`, or encoded in this very pass from ``label_*`` tokens in
+        training (so the label encoder can learn); ``type_index`` (B, C): which of them each
+        item asks for, the first ``type_counts`` (B,) of them. Without post-fusion, what the
+        head needs of a label is computed once per distinct label."""
+        if label_vectors is None:
+            label_vectors = self.encode_labels(label_input_ids, label_attention_mask)
         hidden = self.encoder(input_ids, attention_mask)
         words = self.word_vectors(hidden, word_positions, word_lengths)
-        return self.head(words, type_vectors.to(words.dtype))
+        label_vectors = label_vectors.to(words.dtype)
+        if self.fuser is None:
+            side = self.head.type_side(label_vectors)
+            return self.head.score(words, tuple(t[type_index] for t in side))
+        # post-fusion: each text's labels attend to its words (and back), so they are per item
+        type_mask = torch.arange(type_index.size(1), device=words.device) < type_counts.unsqueeze(1)
+        word_mask = torch.arange(words.size(1), device=words.device) < word_lengths.unsqueeze(1)
+        types = label_vectors[type_index] * type_mask.unsqueeze(-1).to(words.dtype)
+        types, words = self.fuser(types, words, type_mask, word_mask)
+        return self.head(words, types * type_mask.unsqueeze(-1).to(types.dtype))

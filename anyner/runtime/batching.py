@@ -18,10 +18,18 @@ from ..text.prompt import EncoderInput
 # 2-core CPU, calls of more long windows ran slower: the span head's activations outgrow the caches
 DEFAULT_BATCH_TOKENS = 1024
 
-# the network's inputs: types at [ENT] markers of the same pass (uni-encoder), or as vectors
-# from the label stage (bi-encoder)
+# the network's inputs: types at [ENT] markers of the same pass (uni-encoder), or the batch's
+# distinct label vectors from the label stage and which of them each pass asks for (bi-encoder)
 MODEL_INPUTS = ("input_ids", "attention_mask", "word_positions", "word_lengths", "type_positions")
-VECTOR_INPUTS = ("input_ids", "attention_mask", "word_positions", "word_lengths", "type_vectors")
+VECTOR_INPUTS = (
+    "input_ids",
+    "attention_mask",
+    "word_positions",
+    "word_lengths",
+    "label_vectors",
+    "type_index",
+    "type_counts",
+)
 
 
 @dataclass(frozen=True)
@@ -32,9 +40,10 @@ class Batch:
     attention_mask: np.ndarray  # (B, T)
     word_positions: np.ndarray  # (B, W) where each word's first sub-token sits
     word_lengths: np.ndarray  # (B,)
-    type_positions: np.ndarray  # (B, C) where each [ENT] marker sits ((B, 0) with type vectors)
+    type_positions: np.ndarray  # (B, C) where each [ENT] marker sits ((B, 0) with label vectors)
     type_counts: np.ndarray  # (B,) only for decoding: the network reads padded types too
-    type_vectors: np.ndarray | None = None  # (B, C, D) label vectors, for a bi-encoder
+    label_vectors: np.ndarray | None = None  # (L, D) the distinct labels' vectors (bi-encoder)
+    type_index: np.ndarray | None = None  # (B, C) which label vector each type of a pass is
     inputs: tuple[str, ...] = MODEL_INPUTS  # which arrays the network takes, in order
 
     def model_inputs(self) -> dict[str, np.ndarray]:
@@ -53,10 +62,12 @@ class Batch:
 
 
 def collate(
-    inputs: Sequence[EncoderInput], pad_id: int, type_vectors: Sequence[np.ndarray] | None = None
+    inputs: Sequence[EncoderInput],
+    pad_id: int,
+    labels: tuple[np.ndarray, Sequence[np.ndarray]] | None = None,
 ) -> Batch:
-    """Pad encoder passes into one batch; ``type_vectors``: one (C, D) array per pass, for
-    passes whose types come from a label encoder."""
+    """Pad encoder passes into one batch. ``labels``, for passes whose types come from a label
+    encoder: (L, D) distinct label vectors, and per pass the indices of its types among them."""
     n = len(inputs)
     tokens = np.array([len(x.input_ids) for x in inputs], dtype=np.int64)
     words = np.array([len(x.word_positions) for x in inputs], dtype=np.int64)
@@ -69,13 +80,24 @@ def collate(
         word_pos[i, : words[i]] = x.word_positions
         type_pos[i, : types[i]] = x.type_positions
     attention = (np.arange(input_ids.shape[1]) < tokens[:, None]).astype(np.int64)
-    if type_vectors is None:
+    if labels is None:
         return Batch(input_ids, attention, word_pos, words, type_pos, types)
-    counts = np.array([len(v) for v in type_vectors], dtype=np.int64)
-    vectors = np.zeros((n, max(int(counts.max()), 1), type_vectors[0].shape[1]), dtype=np.float32)
-    for i, v in enumerate(type_vectors):
-        vectors[i, : len(v)] = v
-    return Batch(input_ids, attention, word_pos, words, type_pos, counts, vectors, VECTOR_INPUTS)
+    vectors, rows = labels
+    counts = np.array([len(r) for r in rows], dtype=np.int64)
+    index = np.zeros((n, max(int(counts.max()), 1)), dtype=np.int64)  # padding: label 0, ignored
+    for i, r in enumerate(rows):
+        index[i, : len(r)] = r
+    return Batch(
+        input_ids,
+        attention,
+        word_pos,
+        words,
+        type_pos,
+        counts,
+        vectors.astype(np.float32),
+        index,
+        VECTOR_INPUTS,
+    )
 
 
 def bucket(lengths: Sequence[int], max_passes: int, max_tokens: int) -> list[np.ndarray]:

@@ -170,7 +170,9 @@ def _trace_scores(scores: ScoreModel, sample: Batch, path: Path, variant) -> Non
         "word_positions": words,
         "word_lengths": {0: "batch"},
         "type_positions": types,
-        "type_vectors": types,
+        "label_vectors": {0: "labels"},
+        "type_index": types,
+        "type_counts": {0: "batch"},
         "scores": variant.level.output_axes(),
     }
     tensors = sample.tensors()

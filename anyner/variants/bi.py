@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..passes import Pass
 from ..runtime.batching import VECTOR_INPUTS, Batch, collate
 from ..text.prompt import MAX_WORD_TOKENS
@@ -33,6 +35,7 @@ class BiEncoding:
             ("token_rep_layer.projection.", "encoder.projection."),
             ("token_rep_layer.labels_encoder.model.", "labels_encoder.model."),
             ("token_rep_layer.labels_projection.", "labels_encoder.projection."),
+            ("cross_fuser.", "fuser."),
             # gliner 0.2.29 saves a BiLSTM with its bi-encoders but never applies it
             ("rnn.lstm.", None),
             *HEAD_PREFIXES,
@@ -40,7 +43,12 @@ class BiEncoding:
 
     def gliner_overrides(self, cfg: dict) -> dict:
         """What a gliner bi-encoder config means for anyner's config."""
-        return {"num_rnn_layers": 0, "labels_encoder": cfg["labels_encoder_config"]}
+        return {
+            "num_rnn_layers": 0,
+            "labels_encoder": cfg["labels_encoder_config"],
+            "post_fusion_schema": cfg.get("post_fusion_schema") or "",
+            "num_post_fusion_layers": cfg.get("num_post_fusion_layers", 1),
+        }
 
     def plan(self, predictor, doc: int, words, labels) -> list[Pass]:
         builder, cfg = predictor.builder, predictor.config
@@ -51,8 +59,18 @@ class BiEncoding:
         return [Pass(doc, w, every, builder.build_text(tokens, w.start, w.end)) for w in windows]
 
     def batch(self, predictor, passes: list[Pass], labelsets) -> Batch:
-        vectors = [predictor.label_vectors(labelsets[p.doc]) for p in passes]
-        return collate([p.inputs for p in passes], predictor.pad_id, vectors)
+        """Each distinct label set of the batch once (texts usually share one), and per pass
+        where its labels sit among them."""
+        first: dict[int, int] = {}  # id(label set) -> its first row
+        blocks = []
+        rows = []
+        for p in passes:
+            labels = labelsets[p.doc]
+            if id(labels) not in first:
+                first[id(labels)] = sum(len(b) for b in blocks)
+                blocks.append(predictor.label_vectors(labels))
+            rows.append(first[id(labels)] + np.asarray(p.labels, dtype=np.int64))
+        return collate([p.inputs for p in passes], predictor.pad_id, (np.concatenate(blocks), rows))
 
     def train_inputs(self, examples, prompts, builder, pad_id, labels_tokenizer=None):
         """(forward arguments, word lengths, type counts) of a training batch: the batch's
@@ -73,9 +91,9 @@ class BiEncoding:
             name: tensors[name] for name in ("input_ids", "attention_mask", "word_positions", "word_lengths")
         }
         inputs.update(
+            type_index=index,
             label_input_ids=torch.from_numpy(ids),
             label_attention_mask=torch.from_numpy(mask),
-            type_index=index,
         )
         return inputs, tensors["word_lengths"], counts
 
