@@ -26,8 +26,9 @@ def load(
     """Load a model folder (anyner's own, one saved by the gliner library, or an ONNX export made
     by ``anyner export-onnx``); with no ``model``, the default model shipped with anyner.
 
-    - ``precision``: "fp32" (default), "bf16" (torch autocast: fastest on CPUs with AVX512-BF16
-      or AMX) or "int8" (onnxruntime over a dynamically quantised export; implies
+    - ``precision``: "auto" (default: the fastest path on this machine whose entities equal
+      fp32's, see anyner.runtime.auto), "fp32", "bf16" (torch autocast: fastest on CPUs with
+      AVX512-BF16 or AMX) or "int8" (onnxruntime over a dynamically quantised export; implies
       ``runtime="onnx"``). An ONNX export runs in the precision it was exported in.
     - ``runtime``: "torch" (default for weights) or "onnx" (onnxruntime). For a weights folder,
       "onnx" exports the model once into a cache folder, ``$ANYNER_CACHE`` (default

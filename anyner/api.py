@@ -15,13 +15,14 @@ import numpy as np
 from .checkpoints.onnx import is_onnx, read_onnx
 from .config import ModelConfig
 from .errors import AnyNERError, CheckpointError, InputError
+from .options import DecodeOptions
 from .pipeline import Predictor
 from .runtime.auto import WeightsStamp, note_once, weights_stamp
 from .runtime.batching import DEFAULT_BATCH_TOKENS
 from .runtime.cpu import cpu_info
 from .runtime.options import RuntimeOptions, resolve_options
 from .text.label_tokens import LabelTokenizer
-from .text.labels import LabelsArg, LabelSet, LabelVectors, check_threshold, parse_labels
+from .text.labels import LabelsArg, LabelSet, LabelVectors, parse_labels
 from .text.prompt import PromptBuilder
 from .text.words import Words, readable
 
@@ -298,13 +299,11 @@ class AnyNER:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"text {i} is a {type(text).__name__}, not a string")
-        threshold = _check_call(threshold, batch_size, batch_tokens)
+        options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
         self._check_export_is_current()
         read = [readable(text) for text in texts]
-        found = self._predictor.predict(
-            read, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
-        )
+        found = self._predictor.predict(read, labelsets, options)
         return [_quoting(t, r, ents) for t, r, ents in zip(texts, read, found, strict=True)]
 
     def batch_predict_words(
@@ -331,12 +330,10 @@ class AnyNER:
             ):
                 raise InputError(f"text {i} must be a list of words (strings), got {words!r:.80}")
             docs.append(_joined([readable(w) for w in words]))
-        threshold = _check_call(threshold, batch_size, batch_tokens)
+        options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(docs, labels)
         self._check_export_is_current()
-        found = self._predictor.predict_words(
-            docs, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
-        )
+        found = self._predictor.predict_words(docs, labelsets, options)
         return [
             [(s, e, ls.names[c], score) for s, e, c, score in spans]
             for ls, spans in zip(labelsets, found, strict=True)
@@ -384,6 +381,12 @@ class AnyNER:
     def variant(self) -> str:
         return self.config.variant
 
+    @property
+    def pipeline(self) -> Predictor:
+        """The inference pipeline (prompt builder, label tokenizer, variant, runner): what the
+        trainer, the exporter and the server build on."""
+        return self._predictor
+
     def __repr__(self) -> str:
         c = self.config
         return (
@@ -406,13 +409,6 @@ def _max_tokens(model: NERModel, tokenizer) -> int:
     else:  # RoBERTa-style position ids start after the padding index
         limits.append(limits[0] - 2)
     return min(limits)
-
-
-def _check_call(threshold, batch_size, batch_tokens) -> float:
-    for name, value in (("batch_size", batch_size), ("batch_tokens", batch_tokens)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return check_threshold(threshold)
 
 
 def _control_tokens(builder: PromptBuilder) -> frozenset[str]:

@@ -19,6 +19,7 @@ import numpy as np
 from .config import ModelConfig
 from .decode import Candidates, select
 from .errors import InputError
+from .options import DecodeOptions
 from .passes import Pass
 from .runtime.batching import bucket
 from .runtime.options import Runner
@@ -90,20 +91,11 @@ class Predictor:
         return self.runner.encode_labels(ids, mask)
 
     def predict(
-        self,
-        texts: Sequence[str],
-        labelsets: Sequence[LabelSet],
-        threshold: float,
-        flat_ner: bool,
-        multi_label: bool,
-        batch_size: int,
-        batch_tokens: int,
+        self, texts: Sequence[str], labelsets: Sequence[LabelSet], options: DecodeOptions
     ) -> list[list[dict]]:
         """Entities with character offsets into each text."""
         docs = [split_words(text) for text in texts]
-        spans = self.predict_words(
-            docs, labelsets, threshold, flat_ner, multi_label, batch_size, batch_tokens
-        )
+        spans = self.predict_words(docs, labelsets, options)
         return [
             [
                 {
@@ -119,14 +111,7 @@ class Predictor:
         ]
 
     def predict_words(
-        self,
-        docs: Sequence[Words],
-        labelsets: Sequence[LabelSet],
-        threshold: float,
-        flat_ner: bool,
-        multi_label: bool,
-        batch_size: int,
-        batch_tokens: int,
+        self, docs: Sequence[Words], labelsets: Sequence[LabelSet], options: DecodeOptions
     ) -> list[list[tuple[int, int, int, float]]]:
         """Spans as (first word, last word inclusive, label index, score), per document."""
         if self.runner is None:
@@ -135,14 +120,17 @@ class Predictor:
         passes = [p for i, d in enumerate(docs) if len(d) for p in self.plan(i, d, labelsets[i])]
         encoding, level = self.variant.encoding, self.variant.level
         with self.runner.session() as score:
-            for rows in bucket([len(p.inputs.input_ids) for p in passes], batch_size, batch_tokens):
+            lengths = [len(p.inputs.input_ids) for p in passes]
+            for rows in bucket(lengths, options.batch_size, options.batch_tokens):
                 batch = [passes[i] for i in rows]
                 arrays = encoding.batch(self, batch, labelsets)
                 probs = score(arrays)
                 self._collect(
-                    found, batch, level.candidates(probs, arrays.word_lengths, arrays.type_counts, threshold)
+                    found,
+                    batch,
+                    level.candidates(probs, arrays.word_lengths, arrays.type_counts, options.threshold),
                 )
-        return [f.select(flat_ner, multi_label) for f in found]
+        return [f.select(options.flat_ner, options.multi_label) for f in found]
 
     @staticmethod
     def _collect(found: list[_Found], batch: Sequence[Pass], cand: Candidates) -> None:

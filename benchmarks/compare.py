@@ -117,7 +117,7 @@ def pass_lengths(model, text: str, labels: list[str]) -> list[int]:
     words = split_words(text)
     if not len(words):
         return []
-    return [len(p.inputs.input_ids) for p in model._predictor.plan(0, words, parse_labels(labels))]
+    return [len(p.inputs.input_ids) for p in model.pipeline.plan(0, words, parse_labels(labels))]
 
 
 def calibrate(model, texts: list[str], plan: Plan) -> float:

@@ -45,6 +45,7 @@ def main() -> int:
 
     import anyner
     from anyner.eval.benchmark import run_benchmark
+    from anyner.options import DecodeOptions
 
     results = {}
     for precision in precisions:
@@ -54,7 +55,7 @@ def main() -> int:
             model,
             args.data,
             args.split,
-            args.threshold,
+            DecodeOptions(args.threshold),
             max_examples=args.max_examples,
             notify=lambda name, i, n, row, p=precision: _progress(p, name, i, n, row),
         )

@@ -86,7 +86,7 @@ def test_label_lists_must_match_texts(span_model):
 
 def test_a_thousand_labels_are_split_into_groups(span_model):
     labels = [f"type {i}" for i in range(1000)]
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     assert len(builder.group_labels(labels)) > 1
     out = span_model.predict_entities("New York City", labels, threshold=0.0, multi_label=True)
     # threshold 0 with multi-label: the best span is kept under every label, from every group

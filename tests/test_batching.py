@@ -98,4 +98,4 @@ def test_each_label_is_tokenized_once(span_model):
     model.batch_predict_entities(texts, [*LABELS, "city"], threshold=0.5)
     model.batch_predict_entities(texts, {"PER": "person", "LOC": "city"}, threshold=0.5)
     # misses are the calls that reach the tokenizer: one per distinct label
-    assert model._predictor.builder._label_ids.cache_info().misses == len(LABELS) + 1
+    assert model.pipeline.builder._label_ids.cache_info().misses == len(LABELS) + 1

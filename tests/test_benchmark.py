@@ -12,6 +12,7 @@ from anyner.cli import app
 from anyner.data import Example
 from anyner.errors import InputError
 from anyner.eval.benchmark import dataset_labels, run_benchmark, to_markdown
+from anyner.options import DecodeOptions
 
 SETS = {
     "alpha": [
@@ -42,7 +43,7 @@ def folder(tmp_path) -> Path:
 
 
 def test_rows_and_average(span_model, folder):
-    result = run_benchmark(span_model, folder, threshold=0.3)
+    result = run_benchmark(span_model, folder, options=DecodeOptions(threshold=0.3))
     rows = result["rows"]
     assert [r["dataset"] for r in rows] == ["alpha", "beta"]
     assert [r["examples"] for r in rows] == [2, 3]
@@ -55,7 +56,7 @@ def test_rows_and_average(span_model, folder):
 
 
 def test_max_examples_and_nested(span_model, folder):
-    result = run_benchmark(span_model, folder, flat_ner=False, max_examples=1)
+    result = run_benchmark(span_model, folder, options=DecodeOptions(flat_ner=False), max_examples=1)
     assert [r["examples"] for r in result["rows"]] == [1, 1]
     assert result["mode"] == "nested"
     assert "first 1 examples" in to_markdown(result)

@@ -63,6 +63,6 @@ def test_windows_respect_the_token_budget(span_model):
     net = get_variant(config.variant).build_model(config, span_model.model.encoder.model)
     model = AnyNER(net, span_model.tokenizer)
     text = " ".join(["albuquerque"] * 200)
-    passes = model._predictor.plan(0, split_words(text), parse_labels(["person"]))
+    passes = model.pipeline.plan(0, split_words(text), parse_labels(["person"]))
     assert len(passes) > 1
     assert all(len(p.inputs.input_ids) <= 40 for p in passes)

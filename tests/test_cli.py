@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 import anyner
 from anyner.cli import app
 from anyner.cli import extract as cli
+from anyner.options import DecodeOptions
 
 LABELS = "person,organization,date"
 TEXT = "bill gates founded microsoft in albuquerque on april 4"
@@ -140,7 +141,7 @@ def test_predict_reads_lazily():
             yield cli.Record(i + 1, "x", i + 1)
         raise AssertionError("read past the first chunk before it was predicted")
 
-    first = next(cli._predict(Model(), endless(), ["person"], {}))
+    first = next(cli._predict(Model(), endless(), ["person"], DecodeOptions()))
     assert len(first) == cli.CHUNK
 
 

@@ -101,7 +101,7 @@ def test_tokenizing_each_element_matches_the_hf_call(gliner_fixtures):
     words = split_words("Zürich, São Paulo — naïve café; \u200b x").words
     prompt = ["<<ENT>>", "person", "<<ENT>>", "drug dosage", "<<SEP>>"]
     expected = model.tokenizer(prompt + words, is_split_into_words=True)["input_ids"]
-    builder = model._predictor.builder
+    builder = model.pipeline.builder
     doc = builder.encode_words(words)
     built = builder.build(doc, 0, len(words), ["person", "drug dosage"])
     # anyner gives the zero-width space (no sub-tokens from this tokenizer) an [UNK] so it keeps a vector
@@ -139,12 +139,12 @@ def test_bi_encoder_label_vectors_are_gliners_and_can_be_passed_back(name, runti
 def test_bi_encoder_scores_any_number_of_labels_in_one_pass_per_window(gliner_fixtures):
     model = anyner.load(gliner_fixtures / "bi_span_tiny", runtime="torch")
     labels = [f"type number {i}" for i in range(300)]
-    passes = model._predictor.plan(
+    passes = model.pipeline.plan(
         0, split_words("Ada Lovelace wrote programs in London."), parse_labels(labels)
     )
     assert len(passes) == 1 and passes[0].labels == list(range(300))
     uni = anyner.load(gliner_fixtures / "span_tiny", runtime="torch")
-    assert len(uni._predictor.plan(0, split_words("Ada Lovelace wrote."), parse_labels(labels))) > 1
+    assert len(uni.pipeline.plan(0, split_words("Ada Lovelace wrote."), parse_labels(labels))) > 1
 
 
 def test_label_vectors_need_a_bi_encoder_and_the_same_model(gliner_fixtures):

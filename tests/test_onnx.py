@@ -92,7 +92,7 @@ def test_onnx_gives_the_entities_of_torch(models, arch):
     torch_model, folder = models[arch]
     ort_model = anyner.load(folder)
     assert (ort_model.precision, ort_model.runtime, ort_model.model) == ("fp32", "onnx", None)
-    passes = ort_model._predictor.plan(0, split_words(LONG), parse_labels(MANY))
+    passes = ort_model.pipeline.plan(0, split_words(LONG), parse_labels(MANY))
     assert len({p.window for p in passes}) > 2 and len({tuple(p.labels) for p in passes}) > 1
     texts = [TEXT, LONG, "", "New York City is big.", "a"]
     for labels, options in (
@@ -191,7 +191,7 @@ def _logits(model: AnyNER, text: str, labels: list[str]) -> np.ndarray:
     """Every candidate's logit (span × type), in one batch of the text's windows."""
     from anyner.runtime.batching import collate
 
-    predictor = model._predictor
+    predictor = model.pipeline
     passes = predictor.plan(0, split_words(text), parse_labels(labels))
     with predictor.runner.session() as run:
         return _logit(run(collate([p.inputs for p in passes], predictor.pad_id)))

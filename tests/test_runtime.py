@@ -57,7 +57,7 @@ def test_options_are_completed():
 
 
 def _probs(model, labels=LABELS):
-    predictor = model._predictor
+    predictor = model.pipeline
     from anyner.runtime.batching import collate
 
     passes = predictor.plan(0, split_words(TEXT), parse_labels(labels))

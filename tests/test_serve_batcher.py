@@ -9,10 +9,11 @@ import time
 import pytest
 
 from anyner.errors import InputError
+from anyner.options import DecodeOptions
 from anyner.serve import ServeSettings
-from anyner.serve.batcher import MicroBatcher, Options, Predict, Unavailable
+from anyner.serve.batcher import MicroBatcher, Predict, Unavailable
 
-DEFAULT = Options(0.5, True, False)
+DEFAULT = DecodeOptions(0.5, True, False)
 
 
 class FakeModel:
@@ -23,9 +24,10 @@ class FakeModel:
         self.delay, self.bad = delay, bad
         self.threads: set[int] = set()
 
-    def __call__(self, texts, labels, threshold, flat_ner, multi_label, stop):
+    def __call__(self, texts, labels, options, stop):
+        threshold = options.threshold
         self.threads.add(threading.get_ident())
-        self.calls.append((list(texts), labels, threshold, flat_ner, multi_label))
+        self.calls.append((list(texts), labels, threshold, options.flat_ner, options.multi_label))
         if self.bad is not None and self.bad in texts:
             raise InputError(f"bad text {self.bad!r}")
         time.sleep(self.delay)
@@ -36,7 +38,7 @@ class FakeModel:
         ]
 
 
-def run(model: Predict, requests: list[tuple[list[str], object, Options]], max_batch=32, window_ms=50):
+def run(model: Predict, requests: list[tuple[list[str], object, DecodeOptions]], max_batch=32, window_ms=50):
     """Submit all requests at once; the results (or exceptions) in order, and the batcher."""
 
     async def main():
@@ -70,7 +72,7 @@ def test_concurrent_requests_share_one_call():
 
 def test_different_labels_go_per_text_and_options_split_calls():
     model = FakeModel()
-    other = Options(0.3, False, True)
+    other = DecodeOptions(0.3, False, True)
     requests = [
         (["a"], ["person"], DEFAULT),
         (["b", "c"], {"city": "a city"}, DEFAULT),
@@ -130,7 +132,11 @@ def test_a_server_failure_fails_its_call_only():
             raise RuntimeError("out of memory")
         return model(texts, labels, *options)
 
-    requests = [(["a"], ["x"], DEFAULT), (["b"], ["x"], DEFAULT), (["c"], ["x"], Options(0.3, True, False))]
+    requests = [
+        (["a"], ["x"], DEFAULT),
+        (["b"], ["x"], DEFAULT),
+        (["c"], ["x"], DecodeOptions(0.3, True, False)),
+    ]
     results, _ = run(predict, requests)
     assert all(isinstance(r, RuntimeError) for r in results[:2])  # the same call: not retried
     check([results[2]], [requests[2]])

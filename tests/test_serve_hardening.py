@@ -42,7 +42,7 @@ class EndlessModel:
     config = _Config()
 
     def __init__(self):
-        self._predictor = _Predictor()
+        self.pipeline = _Predictor()
         self.started = threading.Event()
         self.abandoned = threading.Event()
 
@@ -50,7 +50,7 @@ class EndlessModel:
         if texts == ["quick"]:
             return [[]]
         self.started.set()
-        with self._predictor.runner.session() as score:
+        with self.pipeline.runner.session() as score:
             try:
                 while True:
                     score(None)

@@ -128,7 +128,7 @@ def test_labels_a_partial_data_set_leaves_unlabelled_are_never_negatives():
 
 
 def test_definitions_replace_labels_sometimes_and_within_the_prompt_budget(span_model):
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     definitions = {"person": "a human being, named", "date": "a day, month or year " * 20}
     prompts = LabelPrompts(definitions, 0.5, builder, budget=40)
     shown = [prompts(["person", "date", "city"], np.random.default_rng(s)) for s in range(200)]
@@ -164,7 +164,7 @@ TYPES = [["organization", "person", "date"], ["location"]]
 
 
 def batch_for(model, variant, max_width, examples=EXAMPLES, types=TYPES):
-    predictor = model._predictor
+    predictor = model.pipeline
     return build_batch(examples, types, predictor.builder, predictor.pad_id, get_variant(variant), max_width)
 
 
@@ -287,7 +287,7 @@ def test_prepare_cuts_long_texts_into_windows_without_splitting_mentions(tmp_pat
     record = long_record()
     short = {"tokenized_text": ["bill", "gates"], "ner": [[0, 1, "person"]]}
     path = write_jsonl(tmp_path / "train.jsonl", [record, short])
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     data = prepare([DataSource(str(path))], builder, max_words=50, max_width=4, seed=0)
 
     windows = data.examples[:-1]
@@ -311,7 +311,7 @@ def test_prepare_cuts_long_texts_into_windows_without_splitting_mentions(tmp_pat
 
 def test_prepare_reports_what_windows_had_to_cut(tmp_path, span_model):
     path = write_jsonl(tmp_path / "train.jsonl", [long_record(120, spans=((10, 80), (90, 90)))])
-    data = prepare([DataSource(str(path))], span_model._predictor.builder, 50, None, 0)
+    data = prepare([DataSource(str(path))], span_model.pipeline.builder, 50, None, 0)
     assert all(len(w.words) <= 50 for w in data.examples)
     assert sum(len(w.words) for w in data.examples) == 120
     assert data.report["mentions_cut_by_windows"] == 1  # a 71-word mention cannot fit in 50 words
@@ -320,7 +320,7 @@ def test_prepare_reports_what_windows_had_to_cut(tmp_path, span_model):
 
 
 def test_prepare_windows_respect_the_token_budget(tmp_path, span_model):
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     words = ["xqzvkwj" + str(i % 10) for i in range(100)]  # out of vocabulary: one token a letter
     path = write_jsonl(tmp_path / "train.jsonl", [{"tokenized_text": words, "ner": [[5, 6, "thing"]]}])
     data = prepare([DataSource(str(path))], builder, 1000, None, 0)
@@ -336,7 +336,7 @@ def test_prepare_samples_max_examples_per_source(tmp_path, span_model):
         {"tokenized_text": ["bill", VOCAB[i % 11], str(i)], "ner": [[0, 0, "person"]]} for i in range(30)
     ]
     path = write_jsonl(tmp_path / "train.jsonl", records)
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     a = prepare([DataSource(str(path), max_examples=5)], builder, 50, None, seed=1)
     b = prepare([DataSource(str(path), max_examples=5)], builder, 50, None, seed=1)
     c = prepare([DataSource(str(path), max_examples=5)], builder, 50, None, seed=2)
@@ -409,14 +409,14 @@ GOOD = {"tokenized_text": ["bill", "gates"], "ner": [[0, 1, "person"]]}
 def test_bad_training_file_names_file_and_line(tmp_path, span_model, bad, reason):
     path = write_jsonl(tmp_path / "train.jsonl", [GOOD, GOOD, bad, GOOD])
     with pytest.raises(InputError) as info:
-        prepare([DataSource(str(path))], span_model._predictor.builder, 50, None, 0)
+        prepare([DataSource(str(path))], span_model.pipeline.builder, 50, None, 0)
     message = str(info.value)
     assert f"{path}:3:" in message
     assert reason in message
 
 
 def test_empty_or_missing_training_file(tmp_path, span_model):
-    builder = span_model._predictor.builder
+    builder = span_model.pipeline.builder
     empty = tmp_path / "empty.jsonl"
     empty.write_text("")
     with pytest.raises(InputError, match=rf"{re.escape(str(empty))}: error: the file is empty"):

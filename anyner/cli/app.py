@@ -91,12 +91,6 @@ def _root(
         os.environ[DEBUG_ENV] = "1"
 
 
-def _check_threshold(threshold: float) -> None:
-    from ..text.labels import check_threshold
-
-    check_threshold(threshold)
-
-
 def _load_model(path: str | None, **options):
     """``options``: anyner.load's precision, runtime and threads."""
     _quiet_transformers()

@@ -13,9 +13,9 @@ import typer
 from ..data.formats import DataFormat
 from ..data.tags import TagScheme
 from ..errors import InputError
+from ..options import DecodeOptions
 from .app import (
     Opt,
-    _check_threshold,
     _load_model,
     _quiet_transformers,
     _read_json,
@@ -88,7 +88,7 @@ def eval_(
         from ..data.formats import read_examples
         from ..eval.evaluate import evaluate
 
-        _check_threshold(threshold)
+        options = DecodeOptions(threshold, not nested, batch_size=batch_size)
         asked = _eval_labels(labels, label_map)
         sets = [(path, read_examples(path, fmt, scheme=scheme)) for path in data]  # all read before the model
         file_labels = []
@@ -115,7 +115,7 @@ def eval_(
         mode = "nested" if nested else "flat"
         results = []
         for (path, examples), asked_here in zip(sets, file_labels, strict=True):
-            report = evaluate(ner, examples, asked_here, threshold, not nested, batch_size)
+            report = evaluate(ner, examples, asked_here, options)
             _print_report(path, len(examples), report, threshold, mode)
             results.append(
                 {"data": str(path), "examples": len(examples), "labels": asked_here, **report.as_dict()}
@@ -188,13 +188,11 @@ def benchmark(
     with user_errors():
         from ..eval.benchmark import find_datasets, run_benchmark, to_markdown
 
-        _check_threshold(threshold)
+        options = DecodeOptions(threshold, not nested, batch_size=batch_size)
         find_datasets(folder, split)  # a wrong folder or split fails before the model loads
         ner = _load_model(model, **load_options(precision, runtime, threads))
         with _benchmark_progress() as notify:
-            result = run_benchmark(
-                ner, folder, split, threshold, not nested, max_examples, batch_size=batch_size, notify=notify
-            )
+            result = run_benchmark(ner, folder, split, options, max_examples, notify=notify)
         table = to_markdown(result)
         if json_out is not None:
             with open(json_out, "w", encoding="utf-8", newline="\n") as f:

@@ -29,7 +29,8 @@ from ..io_records import (
     read_records,
 )
 from ..io_records import resolve_format as _resolve_format
-from .app import Opt, _check_threshold, _load_model, _read_labels, app, user_errors
+from ..options import DecodeOptions
+from .app import Opt, _load_model, _read_labels, app, user_errors
 from .resume import skip_done
 from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
@@ -82,7 +83,7 @@ def extract(
             raise InputError("--resume continues an --output FILE written for an --input FILE; give both")
         label_arg = _read_labels(labels, labels_file)
         limit = LineLimit(max_line_bytes, stop_on_long_line)
-        _check_threshold(threshold)
+        options = DecodeOptions(threshold, not nested, multi_label, batch_size)
         stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
             if input_file is not None and output is not None:
@@ -100,12 +101,6 @@ def extract(
                 else:
                     records = read_records(stream, name, fmt, limit)
             ner = _load_model(model, **load_options(precision, runtime, threads))
-            options = {
-                "threshold": threshold,
-                "flat_ner": not nested,
-                "multi_label": multi_label,
-                "batch_size": batch_size,
-            }
             with _open_output(output, append=resume) as out:
                 chunks = _predict(ner, records, label_arg, options)
                 # a bar would tangle with results printed on the same terminal, so only for files and pipes
@@ -158,9 +153,11 @@ def _open_output(output: Path | None, append: bool) -> Iterator[TextIO]:
         yield f
 
 
-def _predict(ner, records: Iterator[Record], labels, options: dict) -> Iterator[list[tuple[Record, list]]]:
+def _predict(
+    ner, records: Iterator[Record], labels, options: DecodeOptions
+) -> Iterator[list[tuple[Record, list]]]:
     while chunk := list(islice(records, CHUNK)):
-        results = ner.batch_predict_entities([r.text for r in chunk], labels, **options)
+        results = ner.batch_predict_entities([r.text for r in chunk], labels, **options.as_kwargs())
         yield list(zip(chunk, results, strict=True))
 
 

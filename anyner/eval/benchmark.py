@@ -17,6 +17,7 @@ from typing import Any
 
 from ..data.formats import read_examples
 from ..errors import InputError
+from ..options import DEFAULT_OPTIONS, DecodeOptions
 from .evaluate import evaluate
 
 Notify = Callable[[str, int, int, dict[str, Any] | None], None]
@@ -26,10 +27,8 @@ def run_benchmark(
     model,
     folder: str | Path,
     split: str = "test",
-    threshold: float = 0.5,
-    flat_ner: bool = True,
+    options: DecodeOptions = DEFAULT_OPTIONS,
     max_examples: int | None = None,
-    batch_size: int = 8,
     notify: Notify | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``model`` on ``folder/<name>/<split>.jsonl`` for every data set ``name``.
@@ -39,9 +38,6 @@ def run_benchmark(
     after it (with its row), for progress displays. Scores are percentages rounded to 2 places;
     ``average_f1`` is the mean of the rows' F1 as shown.
     """
-    from ..text.labels import check_threshold
-
-    check_threshold(threshold)
     if max_examples is not None and max_examples < 1:
         raise InputError(f"max_examples must be at least 1, got {max_examples}")
     sets = find_datasets(folder, split)
@@ -54,9 +50,7 @@ def run_benchmark(
         if max_examples is not None:
             examples = examples[:max_examples]
         labels = dataset_labels(path.parent, examples)
-        report = evaluate(
-            model, examples, labels, threshold=threshold, flat_ner=flat_ner, batch_size=batch_size
-        )
+        report = evaluate(model, examples, labels, options)
         micro = report.micro.as_dict()
         row = {
             "dataset": name,
@@ -74,8 +68,8 @@ def run_benchmark(
     return {
         "rows": rows,
         "average_f1": round(sum(r["f1"] for r in rows) / len(rows), 2),
-        "threshold": threshold,
-        "mode": "flat" if flat_ner else "nested",
+        "threshold": options.threshold,
+        "mode": "flat" if options.flat_ner else "nested",
         "split": split,
         "max_examples": max_examples,
         "precision": model.precision,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ..data.example import Example
+from ..options import DEFAULT_OPTIONS, DecodeOptions
 from .metrics import Report, score
 
 
@@ -12,16 +13,12 @@ def evaluate(
     model,
     examples: Sequence[Example],
     labels: Sequence[str] | Mapping[str, str] | None = None,
-    threshold: float = 0.5,
-    flat_ner: bool = True,
-    batch_size: int = 8,
+    options: DecodeOptions = DEFAULT_OPTIONS,
 ) -> Report:
     """``labels``: the types asked for (a list, or {label: what the model reads}); by default
     every label in the gold data. Gold labels outside them count as misses."""
     if labels is None:
         labels = sorted({label for ex in examples for _, _, label in ex.spans})
-    found = model.batch_predict_words(
-        [ex.words for ex in examples], labels, threshold, flat_ner, batch_size=batch_size
-    )
+    found = model.batch_predict_words([ex.words for ex in examples], labels, **options.as_kwargs())
     predicted = [[(s, e, label) for s, e, label, _ in spans] for spans in found]
     return score([ex.spans for ex in examples], predicted)

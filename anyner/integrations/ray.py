@@ -25,7 +25,8 @@ import pyarrow as pa
 import ray.data
 
 from ..errors import InputError
-from ..text.labels import check_threshold, parse_labels
+from ..options import DecodeOptions
+from ..text.labels import parse_labels
 
 # A fixed type, so that a batch whose texts hold no entity still has the same schema
 ENTITIES = pa.list_(
@@ -55,10 +56,14 @@ class Settings:
 
     def __post_init__(self) -> None:
         parse_labels(self.labels)
-        check_threshold(self.threshold)
-        _check_positive("encoder_batch_size", self.encoder_batch_size)
+        _check_positive("encoder_batch_size", self.encoder_batch_size)  # named as the caller named it
+        self.options  # noqa: B018  (checks the threshold and modes, on the driver)
         if self.text_column == self.output_column:
             raise InputError(f"text_column and output_column are both {self.text_column!r}")
+
+    @property
+    def options(self) -> DecodeOptions:
+        return DecodeOptions(self.threshold, self.flat_ner, self.multi_label, self.encoder_batch_size)
 
 
 class Extractor:
@@ -73,14 +78,7 @@ class Extractor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         s = self.settings
         texts = _texts(batch, s)
-        found = self.ner.batch_predict_entities(
-            texts,
-            s.labels,
-            threshold=s.threshold,
-            flat_ner=s.flat_ner,
-            multi_label=s.multi_label,
-            batch_size=s.encoder_batch_size,
-        )
+        found = self.ner.batch_predict_entities(texts, s.labels, **s.options.as_kwargs())
         return batch.append_column(s.output_column, pa.array(found, type=ENTITIES))
 
 

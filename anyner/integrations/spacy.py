@@ -56,7 +56,8 @@ from spacy.util import minibatch
 from .. import __version__
 from .. import load as load_model
 from ..errors import CheckpointError, InputError
-from ..text.labels import check_threshold, parse_labels
+from ..options import DecodeOptions
+from ..text.labels import parse_labels
 
 FACTORY = "anyner"
 SCORE_ATTR = "anyner_score"
@@ -146,20 +147,15 @@ class AnyNERComponent:
         where = f"spaCy component {name!r}"
         self.labels = _checked_labels(labels, name)
         try:
-            self.threshold = check_threshold(threshold)
+            self.options = DecodeOptions(threshold, flat_ner, multi_label, batch_size)
         except InputError as exc:
-            raise InputError(f"{where}, setting 'threshold': {exc}") from None
-        flags = {"flat_ner": flat_ner, "multi_label": multi_label, "overwrite_ents": overwrite_ents}
-        for key, value in flags.items():
-            if not isinstance(value, bool):
-                raise InputError(f"{where}: {key!r} must be true or false, got {value!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise InputError(f"{where}: 'batch_size' must be a positive integer, got {batch_size!r}")
+            raise InputError(f"{where}: {exc}") from None
+        if not isinstance(overwrite_ents, bool):
+            raise InputError(f"{where}: 'overwrite_ents' must be true or false, got {overwrite_ents!r}")
         if not isinstance(spans_key, str) or not spans_key:
             raise InputError(f"{where}: 'spans_key' must be a non-empty string, got {spans_key!r}")
-        self.flat_ner, self.multi_label, self.overwrite_ents = flat_ner, multi_label, overwrite_ents
-        self.batch_size = batch_size
-        self.spans_key = spans_key
+        self.threshold, self.flat_ner, self.multi_label = threshold, flat_ner, multi_label
+        self.overwrite_ents, self.batch_size, self.spans_key = overwrite_ents, batch_size, spans_key
         self.model_path = None if model is None else str(model)
         try:
             self.model = load_model(model)
@@ -191,12 +187,7 @@ class AnyNERComponent:
         if not docs:
             return []
         return self.model.batch_predict_entities(
-            [doc.text for doc in docs],
-            self.labels,
-            threshold=self.threshold,
-            flat_ner=self.flat_ner,
-            multi_label=self.multi_label,
-            batch_size=self.batch_size,
+            [doc.text for doc in docs], self.labels, **self.options.as_kwargs()
         )
 
     def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[list[dict]]) -> None:

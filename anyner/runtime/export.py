@@ -59,7 +59,7 @@ def export_onnx(ner, folder: str | Path, precision: str = "fp32") -> Path:
     if folder.exists() and not (folder.is_dir() and (_usable(folder) or not any(folder.iterdir()))):
         # the folder is replaced as a whole: never someone's other files
         raise InputError(f"{folder} exists and is not an ONNX export: export into a new or empty folder")
-    predictor = ner._predictor
+    predictor = ner.pipeline
     was_training = ner.model.training
     scores = ScoreModel(ner.model).eval()  # the exporter puts back the mode it found: eval
     two_stage = predictor.variant.two_stage
@@ -118,8 +118,8 @@ def cache_root() -> Path:
 
 def fingerprint(ner) -> str:
     h = hashlib.sha256()
-    config = {**ner.config.to_dict(), "max_tokens": ner._predictor.builder.max_tokens}
-    meta = {"export": EXPORT_VERSION, "config": config, "pad_id": ner._predictor.pad_id}
+    config = {**ner.config.to_dict(), "max_tokens": ner.pipeline.builder.max_tokens}
+    meta = {"export": EXPORT_VERSION, "config": config, "pad_id": ner.pipeline.pad_id}
     h.update(json.dumps(meta, sort_keys=True).encode())
     h.update(ner.tokenizer.backend_tokenizer.to_str().encode())
     for name, tensor in sorted(ner.model.state_dict().items()):
@@ -140,7 +140,7 @@ SAMPLE_LABELS = [f"type {i}" for i in range(5)]
 
 def _sample(ner, n_labels: int) -> Batch:
     """A small real batch: passes of different lengths, so no axis is traced at size 1."""
-    predictor = ner._predictor
+    predictor = ner.pipeline
     texts = ["Ada Lovelace wrote the first program in London in 1843.", "Paris"][: 1 + (n_labels > 2)]
     many, one = _sample_labels(ner, SAMPLE_LABELS[:n_labels]), _sample_labels(ner, ["place"])
     docs = [*texts, "New York City"]
@@ -153,8 +153,8 @@ def _sample_labels(ner, names: list[str]) -> LabelSet:
     """Labels, with their vectors from the torch model for a two-stage variant (the runner may
     be this very export, not made yet)."""
     labels = parse_labels(names)
-    tokenizer = ner._predictor.labels_tokenizer
-    if not ner._predictor.variant.two_stage or tokenizer is None:
+    tokenizer = ner.pipeline.labels_tokenizer
+    if not ner.pipeline.variant.two_stage or tokenizer is None:
         return labels
     ids, mask = tokenizer.encode(labels.prompts)
     with torch.no_grad():
@@ -188,13 +188,13 @@ def _trace_scores(scores: ScoreModel, sample: Batch, path: Path, variant) -> Non
 
 
 def _trace_labels(ner, path: Path) -> None:
-    ids, mask = ner._predictor.labels_tokenizer.encode(["person", "a place with a name", "x"])
+    ids, mask = ner.pipeline.labels_tokenizer.encode(["person", "a place with a name", "x"])
     axes = {"label_input_ids": {0: "labels", 1: "tokens"}, "label_attention_mask": {0: "labels", 1: "tokens"}}
     model = LabelModel(ner.model).eval()
     inputs = (torch.from_numpy(ids), torch.from_numpy(mask))
     _export(model, inputs, path, list(axes), ["label_vectors"], {**axes, "label_vectors": {0: "labels"}})
     with torch.no_grad():
-        other = ner._predictor.labels_tokenizer.encode(["organization", "date"])
+        other = ner.pipeline.labels_tokenizer.encode(["organization", "date"])
         expected = model(*(torch.from_numpy(a) for a in other)).numpy()
     got = OnnxRunner(path, labels_path=path).encode_labels(*other)
     _compare(got, expected, "label")

@@ -15,7 +15,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 
 from .. import __version__
-from .batcher import BatchStats, MicroBatcher, Options
+from ..options import DecodeOptions
+from .batcher import BatchStats, MicroBatcher
 from .deadline import Deadlines
 from .errors import EXTRACT_ERRORS, add_error_handlers
 from .interrupt import Interrupter
@@ -40,16 +41,9 @@ def create_app(
     )
     interrupter = Interrupter(model)
 
-    def predict(texts, labels, threshold, flat_ner, multi_label, stop: threading.Event):
+    def predict(texts, labels, options: DecodeOptions, stop: threading.Event):
         with interrupter.watching(stop):
-            return model.batch_predict_entities(
-                texts,
-                labels,
-                threshold=threshold,
-                flat_ner=flat_ner,
-                multi_label=multi_label,
-                batch_size=settings.encoder_batch_size,
-            )
+            return model.batch_predict_entities(texts, labels, **options.as_kwargs())
 
     stats = BatchStats()
     small = MicroBatcher(predict, settings.max_batch, settings.batch_window_ms, stats)
@@ -80,7 +74,7 @@ def create_app(
     add_page(app)
 
     async def run(
-        texts: list[str], labels: Any, options: Options, cost: int, client: Any
+        texts: list[str], labels: Any, options: DecodeOptions, cost: int, client: Any
     ) -> list[list[dict]]:
         if cost <= settings.small_cost:
             return await small.submit(texts, labels, options, client)
@@ -100,7 +94,7 @@ def create_app(
         """Entities in ``text`` or in each of ``texts``, with character offsets (end exclusive)."""
         texts = body.all_texts()
         cost = check_request(texts, body.labels, body.flat_ner, body.multi_label, settings)
-        options = Options(body.threshold, body.flat_ner, body.multi_label)
+        options = DecodeOptions(body.threshold, body.flat_ner, body.multi_label, settings.encoder_batch_size)
         client = request.client.host if request.client else None
         found = await deadlines.answer(run(texts, body.labels, options, cost, client), request)
         return ExtractResponse(

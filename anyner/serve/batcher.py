@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..options import DecodeOptions
 
-# predict(texts, labels: shared or one per text, threshold, flat_ner, multi_label, stop) -> entities
+# predict(texts, labels: shared or one per text, DecodeDecodeOptions, stop) -> entities
 # per text; ``stop`` is set once nobody waits for the answer any more
 Predict = Callable[[list[str], Any, float, bool, bool, threading.Event], list[list[dict]]]
 
@@ -43,18 +44,11 @@ class BatchStats:
     largest_call: int = 0  # texts in the largest single model call
 
 
-@dataclass(frozen=True)
-class Options:
-    threshold: float
-    flat_ner: bool
-    multi_label: bool
-
-
 @dataclass
 class _Item:
     texts: list[str]
     labels: Any  # a list of names or a {name: description} dict, already validated
-    options: Options
+    options: DecodeOptions
     future: asyncio.Future = field(repr=False)
 
     @property
@@ -134,7 +128,7 @@ class MicroBatcher:
 
     # -- requests -------------------------------------------------------------------------
     async def submit(
-        self, texts: Sequence[str], labels: Any, options: Options, client: Any = None
+        self, texts: Sequence[str], labels: Any, options: DecodeOptions, client: Any = None
     ) -> list[list[dict]]:
         """Entities for each text, once the batch this request joins has run. Requests of
         different ``client`` values are served in turn."""
@@ -193,13 +187,13 @@ class MicroBatcher:
         return batch, stopping
 
     async def _run_batch(self, batch: list[_Item]) -> None:
-        groups: dict[Options, list[_Item]] = {}
+        groups: dict[DecodeOptions, list[_Item]] = {}
         for item in batch:
             groups.setdefault(item.options, []).append(item)
         for options, items in groups.items():
             await self._run_group(options, items)
 
-    async def _run_group(self, options: Options, items: list[_Item]) -> None:
+    async def _run_group(self, options: DecodeOptions, items: list[_Item]) -> None:
         items = [i for i in items if not i.future.done()]  # a cancelled request needs no answer
         if not items:
             return
@@ -222,7 +216,7 @@ class MicroBatcher:
             _settle(item, result=results[start : start + len(item.texts)])
             start += len(item.texts)
 
-    async def _call(self, options: Options, items: list[_Item]) -> list[list[dict]]:
+    async def _call(self, options: DecodeOptions, items: list[_Item]) -> list[list[dict]]:
         texts = [t for item in items for t in item.texts]
         keys = {item.labels_key for item in items}
         labels = items[0].labels if len(keys) == 1 else [item.labels for item in items for _ in item.texts]
@@ -236,9 +230,7 @@ class MicroBatcher:
             self._predict,
             texts,
             labels,
-            options.threshold,
-            options.flat_ner,
-            options.multi_label,
+            options,
             stop,
         )
         if len(results) != len(texts):

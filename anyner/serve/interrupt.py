@@ -22,7 +22,7 @@ class Interrupter:
     def __init__(self, model: Any):
         self._local = threading.local()  # the stop event of the call running in this thread
         # the facade's runner (anyner.AnyNER); a stand-in model without one runs uninterrupted
-        predictor = getattr(model, "_predictor", None)
+        predictor = getattr(model, "pipeline", None)
         if predictor is not None and getattr(predictor, "runner", None) is not None:
             predictor.runner = _Checked(predictor.runner, self.check)
 

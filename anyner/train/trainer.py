@@ -58,15 +58,15 @@ class Trainer:
                 dropout=cfg.dropout,
             )
         self.model = self.ner.model
-        self.variant = self.ner._predictor.variant
+        self.variant = self.ner.pipeline.variant
         if cfg.lora is not None:
-            builder = self.ner._predictor.builder
+            builder = self.ner.pipeline.builder
             lo = cfg.lora
             self.model.encoder.model = add_lora(
                 self.model.encoder.model, lo.r, lo.alpha, lo.dropout, lo.target_modules, self._marker_ids()
             )
         self._prepare_parameters()
-        builder = self.ner._predictor.builder
+        builder = self.ner.pipeline.builder
         width = cfg.max_width if self.variant.level.uses_max_width else None
         self.data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
         if not self.data.labels:
@@ -122,7 +122,7 @@ class Trainer:
 
     def _marker_ids(self) -> list[int]:
         """The prompt markers' embedding rows (a uni-encoder's), which train with the rest."""
-        builder = self.ner._predictor.builder
+        builder = self.ner.pipeline.builder
         return [builder.ent_id, builder.sep_id] if self.variant.encoding.uses_markers else []
 
     def _optimizer(self) -> torch.optim.Optimizer:
@@ -190,7 +190,7 @@ class Trainer:
             for i, ex in zip(indices, examples, strict=True)
         ]
         prompts = [self._prompts(labels, rng) for labels in types]
-        predictor = self.ner._predictor
+        predictor = self.ner.pipeline
         return build_batch(
             examples,
             types,
@@ -293,7 +293,7 @@ class Trainer:
     def evaluate_dev(self) -> dict[str, float]:
         scores = {}
         for path, data in self.dev:
-            report = evaluate(self.ner, data.examples, threshold=0.5)
+            report = evaluate(self.ner, data.examples)  # threshold 0.5, flat
             scores[f"{Path(path).parent.name}/{Path(path).stem}"] = round(100 * report.micro.f1, 2)
         return scores
 

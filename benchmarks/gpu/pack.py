@@ -49,7 +49,7 @@ def main() -> None:
     (OUT / "configs").mkdir(parents=True)
     staging = OUT / "staging"
     model = anyner.AnyNER.from_backbone("all-MiniLM-L6-v2")
-    builder = model._predictor.builder
+    builder = model.pipeline.builder
     token_ids: set[int] = set()
     for path in args.configs:
         token_ids |= pack_config(path, staging, builder)
