@@ -69,7 +69,10 @@ class ModelConfig:
         return self.variant
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        for key in ("encoder", "labels_encoder"):  # where it was built (a local path) is no model setting
+            data[key] = {k: v for k, v in data[key].items() if k != "_name_or_path"}
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:

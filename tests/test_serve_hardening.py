@@ -15,6 +15,7 @@ import httpx
 import pytest
 from web import running
 
+from anyner.errors import InputError
 from anyner.serve import ServeSettings, create_app
 from anyner.serve.batcher import FairQueue
 from anyner.serve.interrupt import Abandoned, Interrupter
@@ -192,3 +193,17 @@ def test_slow_clients_are_cut_off():
             sock.sendall(b'POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"text"')
             answer = sock.recv(4096)
     assert answer.startswith(b"HTTP/1.1 408") and b'"code":"body_timeout"' in answer
+
+
+def test_a_loopback_server_answers_only_its_own_host_names(span_model):
+    from anyner.cli.serve import _allowed_hosts
+
+    assert _allowed_hosts("127.0.0.1") == _allowed_hosts("::1") == _allowed_hosts("localhost")
+    assert _allowed_hosts("0.0.0.0") == ("*",)
+    app = create_app(span_model, ServeSettings(allowed_hosts=_allowed_hosts("127.0.0.1")))
+    with running(app) as (url, _):
+        assert httpx.get(f"{url}/health").status_code == 200  # Host: 127.0.0.1:port
+        rebound = httpx.get(f"{url}/health", headers={"Host": "evil.example:80"})
+        assert rebound.status_code == 400
+    with pytest.raises(InputError, match="allowed_hosts"):
+        ServeSettings(allowed_hosts=())

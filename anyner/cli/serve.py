@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from contextlib import suppress
 from typing import Annotated
@@ -59,6 +60,7 @@ def serve(
             max_entities=max_entities,
             deadline_s=deadline,
             shutdown_grace_s=shutdown_grace,
+            allowed_hosts=_allowed_hosts(host),
         )
         sock = _listen(host, port)  # a port in use fails before the model loads
         try:
@@ -75,6 +77,16 @@ def serve(
             typer.echo("anyner: stopped")
         finally:
             sock.close()
+
+
+def _allowed_hosts(host: str) -> tuple[str, ...]:
+    """On a loopback address only the machine's own names are answered (a page elsewhere cannot
+    reach the server by rebinding its domain to 127.0.0.1); elsewhere any Host header is."""
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    return ("localhost", "127.0.0.1", "::1", "[::1]") if loopback else ("*",)
 
 
 def _listen(host: str, port: int) -> socket.socket:

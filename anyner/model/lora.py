@@ -7,6 +7,8 @@ from pathlib import Path
 
 from torch import nn
 
+from ..errors import CheckpointError
+
 ADAPTER_DIR = "adapter"
 
 
@@ -37,4 +39,9 @@ def load_adapter(encoder: nn.Module, folder: Path) -> nn.Module:
     """The encoder with the folder's adapter merged in (plain modules again: full speed)."""
     from peft import PeftModel
 
-    return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+    try:
+        return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+    except Exception as exc:  # peft and safetensors raise many types for damaged or foreign files
+        raise CheckpointError(
+            f"cannot load the LoRA adapter in {folder / ADAPTER_DIR}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from ..options import DecodeOptions
@@ -68,6 +69,8 @@ def create_app(
         redoc_url=None,
     )
     app.state.stats = stats  # requests, texts, model calls: for tests and probes
+    if "*" not in settings.allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_hosts))
     app.state.deadlines = deadlines  # anyner.serve.server.Server starts the shutdown clock
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     add_error_handlers(app)

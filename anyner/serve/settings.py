@@ -45,6 +45,9 @@ class ServeSettings:
     """A kept-alive connection with no new request is closed after this many seconds."""
     shutdown_grace_s: float = 30.0
     """On SIGTERM or Ctrl-C: requests in flight have this long; those still running get a 503."""
+    allowed_hosts: tuple[str, ...] = ("*",)
+    """Host header values answered (others get a 400): a server on a loopback address answers
+    only its own names, so a web page elsewhere cannot reach it through DNS rebinding."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -66,6 +69,8 @@ class ServeSettings:
                 isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 3600
             ):
                 raise InputError(f"{f.name} must be a number of seconds in (0, 3600], got {value!r}")
+        if not self.allowed_hosts or not all(isinstance(h, str) and h for h in self.allowed_hosts):
+            raise InputError(f"allowed_hosts must be non-empty host names, got {self.allowed_hosts!r}")
         window = self.batch_window_ms
         if isinstance(window, bool) or not isinstance(window, int | float) or not 0 <= window <= 10_000:
             raise InputError(
