@@ -2,12 +2,15 @@
 
     python benchmarks/load_test.py                    # default model, 16 clients, 20 s, each mode
     python benchmarks/load_test.py --duration 3 --clients 4 --output /tmp/load.json   # a smoke run
+    python benchmarks/load_test.py --soak --duration 600 --sample-every 60            # a soak run
 
 Starts the server twice, with micro-batching (the defaults) and without it (``--max-batch 1``);
 each time, ``--clients`` clients each send one request after another (one sentence, shared
 labels) for ``--duration`` seconds after a short warm-up. Prints a markdown table (throughput
 in requests/s and texts/s, p50 and p99 latency) and writes the figures as JSON. Any error (a
 failed request, a status other than 200, a wrong number of results) fails the run: exit 1.
+``--soak`` runs the micro-batching server only and, every ``--sample-every`` seconds, records
+the server's resident memory and the p99 latency of that interval: growth shows there.
 The server and the clients share the machine's cores, as they would on one host.
 """
 
@@ -42,6 +45,7 @@ class Run:
     errors: int = 0
     error_samples: list[str] = field(default_factory=list)
     latencies_ms: list[float] = field(default_factory=list, repr=False)
+    samples: list[dict] = field(default_factory=list)  # soak: memory and p99 over time
 
     def fail(self, what: str) -> None:
         self.errors += 1
@@ -65,6 +69,7 @@ class Run:
             "p50_ms": percentile(50),
             "p99_ms": percentile(99),
             "error_samples": self.error_samples,
+            "over_time": self.samples,
         }
 
 
@@ -93,14 +98,49 @@ async def client(
             run.latencies_ms.append((time.perf_counter() - start) * 1000)
 
 
-async def load(url: str, bodies: list[dict], clients: int, warmup: float, duration: float, run: Run) -> None:
+async def load(
+    url: str,
+    bodies: list[dict],
+    clients: int,
+    warmup: float,
+    duration: float,
+    run: Run,
+    watch: tuple[int, float],
+) -> None:
+    """``watch``: (server pid, seconds between samples; 0: none)."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
         until = time.perf_counter() + warmup
         await asyncio.gather(*(client(http, bodies, c * 7, until, None) for c in range(clients)))
         start = time.perf_counter()
-        await asyncio.gather(*(client(http, bodies, c * 7, start + duration, run) for c in range(clients)))
+        tasks = [client(http, bodies, c * 7, start + duration, run) for c in range(clients)]
+        if watch[1] > 0:
+            tasks.append(sample(watch[0], watch[1], start, start + duration, run))
+        await asyncio.gather(*tasks)
         run.seconds = time.perf_counter() - start
+
+
+async def sample(pid: int, every: float, start: float, until: float, run: Run) -> None:
+    seen = 0
+    while time.perf_counter() + every <= until + 1e-3:
+        await asyncio.sleep(every)
+        recent = np.array(run.latencies_ms[seen:])
+        seen = len(run.latencies_ms)
+        run.samples.append(
+            {
+                "t_s": round(time.perf_counter() - start),
+                "rss_mib": round(rss_kib(pid) / 1024, 1),
+                "requests": int(recent.size),
+                "p99_ms": round(float(np.percentile(recent, 99)), 1) if recent.size else None,
+            }
+        )
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
 
 
 def table(rows: list[dict], clients: int) -> str:
@@ -126,6 +166,8 @@ def main() -> None:
     ap.add_argument("--labels", type=int, default=4)
     ap.add_argument("--data", type=Path, default=DATA, help="GLiNER-format JSONL the sentences come from")
     ap.add_argument("--output", type=Path, default=Path("load_test.json"))
+    ap.add_argument("--soak", action="store_true", help="micro-batching only, sampled over time")
+    ap.add_argument("--sample-every", type=float, default=60.0, help="seconds between soak samples")
     args = ap.parse_args()
     if args.clients < 1 or args.duration <= 0 or args.warmup < 0 or args.texts_per_request < 1:
         ap.error("--clients and --texts-per-request must be >= 1, --duration > 0, --warmup >= 0")
@@ -141,14 +183,16 @@ def main() -> None:
     model_options = ["--model", args.model] if args.model else []
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for mode, options in MODES.items():
+        modes = {"micro-batching": MODES["micro-batching"]} if args.soak else MODES
+        for mode, options in modes.items():
             run = Run(mode)
             log = Path(tmp) / "server.log"
             print(
                 f"{mode}: {args.clients} clients, {args.warmup:g} s warm-up + {args.duration:g} s", flush=True
             )
-            with anyner_serve([*model_options, *options, "--no-access-log"], log) as url:
-                asyncio.run(load(url, bodies, args.clients, args.warmup, args.duration, run))
+            with anyner_serve([*model_options, *options, "--no-access-log"], log) as (url, pid):
+                watch = (pid, args.sample_every if args.soak else 0.0)
+                asyncio.run(load(url, bodies, args.clients, args.warmup, args.duration, run, watch))
             rows.append(run.summary())
     report = {
         "model": args.model or "default",
@@ -164,6 +208,15 @@ def main() -> None:
     }
     args.output.write_text(json.dumps(report, indent=2) + "\n")
     print(table(rows, args.clients))
+    for r in rows:
+        if r["over_time"]:
+            print("\n| t (s) | server RSS MiB | requests | p99 ms |\n|---:|---:|---:|---:|")
+            print(
+                "\n".join(
+                    f"| {s['t_s']} | {s['rss_mib']} | {s['requests']} | {s['p99_ms']} |"
+                    for s in r["over_time"]
+                )
+            )
     print(f"figures written to {args.output}")
     errors = sum(r["errors"] for r in rows)
     if errors:

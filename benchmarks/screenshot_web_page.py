@@ -30,7 +30,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         options = ["--model", args.model] if args.model else []
-        with anyner_serve(options, Path(tmp) / "server.log") as url:
+        with anyner_serve(options, Path(tmp) / "server.log") as (url, _):
             browser = chromium(width=1000, height=760)
             try:
                 submit(browser, url, TEXT, LABELS, "0.5")

@@ -14,8 +14,9 @@ import httpx
 
 
 @contextmanager
-def anyner_serve(options: list[str], log: Path, timeout: float = 300) -> Iterator[str]:
-    """Run ``anyner serve --host 127.0.0.1 --port 0 *options``; yield its URL once /health answers.
+def anyner_serve(options: list[str], log: Path, timeout: float = 300) -> Iterator[tuple[str, int]]:
+    """Run ``anyner serve --host 127.0.0.1 --port 0 *options``; yield its URL and process id once
+    /health answers.
     On exit it gets SIGINT (a graceful stop); its stderr goes to ``log``."""
     cmd = [sys.executable, "-m", "anyner.cli", "serve", "--host", "127.0.0.1", "--port", "0", *options]
     with log.open("w") as err:
@@ -35,7 +36,7 @@ def anyner_serve(options: list[str], log: Path, timeout: float = 300) -> Iterato
                     if time.monotonic() > deadline or proc.poll() is not None:
                         sys.exit(f"anyner serve at {url} did not answer; see {log}")
                     time.sleep(0.1)
-            yield url
+            yield url, proc.pid
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT)
