@@ -18,7 +18,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from .data.lines import MAX_LINE_BYTES, bounded_lines, too_long
+from .data.lines import MAX_LINE_BYTES, bounded_lines, decode_line, too_long
 from .data.safe_json import loads
 from .errors import InputError
 
@@ -131,13 +131,10 @@ def read_records(
             warn(f"{message}: skipped (raise --max-line-bytes to read it)")
             continue
         try:
-            line = raw.decode("utf-8")
+            line = decode_line(raw, number)
         except UnicodeDecodeError as exc:
             where = f"{name} line {number}"
             raise InputError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from exc
-        if number == 1:
-            line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the text
-        line = line.removesuffix("\n").removesuffix("\r")
         if fmt is Format.text:
             yield Record(number, line, number)
         elif line.strip():  # blank lines in JSONL carry nothing

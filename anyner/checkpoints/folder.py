@@ -1,5 +1,6 @@
-"""Writing a model folder as a whole: into a temporary folder beside the target, then swapped
-in, so a crash mid-write never leaves a half-written folder under the target name."""
+"""Writing a folder as a whole: into a temporary folder beside the target, flushed to disk, then
+swapped in, so a crash or a power cut mid-write never leaves a half-written folder under the
+target name. Model folders, ONNX exports and training checkpoints are all written this way."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def atomic_folder(folder: Path) -> Iterator[Path]:
         # mkdtemp creates an owner-only folder; a model folder is for everyone to read
         for path in [tmp, *tmp.rglob("*")]:
             path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+            _fsync(path)  # the data is on disk before the name points at it
         if folder.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{folder.name}.old.", dir=folder.parent))
             os.replace(folder, old / folder.name)
@@ -31,5 +33,20 @@ def atomic_folder(folder: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, folder)
+        _fsync(folder.parent)  # and the rename itself
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder's entries to disk (where the platform can open folders)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)

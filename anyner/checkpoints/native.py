@@ -10,10 +10,10 @@ from safetensors.torch import save_file
 
 from ..config import ModelConfig
 from ..errors import CheckpointError
+from . import CONFIG_FILE
 from .folder import atomic_folder
 from .weights import read_state_dict
 
-CONFIG_FILE = "anyner_config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from ..config import ModelConfig
 from ..errors import CheckpointError
+from . import CONFIG_FILE
 
-CONFIG_FILE = "anyner_config.json"  # the same name as in weights folders
 ONNX_FILE = "model.onnx"
 LABELS_ONNX_FILE = "labels.onnx"  # a two-stage variant's label stage
 TOKENIZER_FILE = "tokenizer.json"

@@ -16,6 +16,7 @@ from typing import BinaryIO, TextIO
 
 from ..errors import InputError
 from .issues import IssueLog
+from .lines import decode_line
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -35,14 +36,12 @@ def decoded_lines(path: Path, log: IssueLog) -> Iterator[tuple[int, str | None]]
     with open_binary(path) as f:
         for number, raw in enumerate(f, start=1):
             try:
-                line = raw.decode("utf-8")
+                line = decode_line(raw, number)
             except UnicodeDecodeError as exc:
                 log.error(number, f"not valid UTF-8 ({exc.reason} at byte offset {exc.start} of the line)")
                 yield number, None
                 continue
-            if number == 1:
-                line = line.removeprefix("\ufeff")  # a byte-order mark is not data
-            yield number, line.removesuffix("\n").removesuffix("\r")
+            yield number, line
 
 
 @contextmanager

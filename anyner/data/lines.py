@@ -39,3 +39,12 @@ def bounded_lines(stream: BinaryIO, max_bytes: int = MAX_LINE_BYTES) -> Iterator
 def too_long(line: Line, max_bytes: int) -> str:
     """What to say about a line over the limit."""
     return f"the line is {line.size} bytes, over the limit of {max_bytes} bytes per line"
+
+
+def decode_line(raw: bytes, number: int) -> str:
+    """The text of line ``number`` (1-based): UTF-8 (``UnicodeDecodeError`` otherwise), without its
+    line break (LF or CRLF), and without the byte-order mark a first line may start with."""
+    line = raw.decode("utf-8")
+    if number == 1:
+        line = line.removeprefix("\ufeff")  # a byte-order mark is not part of the text
+    return line.removesuffix("\n").removesuffix("\r")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
 
+from ..checkpoints.folder import atomic_folder
 from ..checkpoints.weights import load_strict
 from ..errors import CheckpointError
 
@@ -23,18 +23,13 @@ LATEST = "latest"
 def save_checkpoint(root: Path, step: int, model: torch.nn.Module, optimizer, scheduler, keep: int) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"step-{step:08d}"
-    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
-    try:
+    with atomic_folder(final) as tmp:
         state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
         save_file(state, str(tmp / "model.safetensors"))
         torch.save(
             {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optim.pt"
         )
         (tmp / "state.json").write_text(json.dumps({"step": step}))
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     pointer = root / f".{LATEST}.tmp"
     pointer.write_text(final.name)
     os.replace(pointer, root / LATEST)
