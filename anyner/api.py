@@ -340,7 +340,7 @@ class AnyNER:
         ]
 
     def _labelsets(self, texts: list, labels) -> list[LabelSet]:
-        control = _control_tokens(self._predictor.builder)
+        control = self._predictor.builder.control_tokens
         per_text = (
             isinstance(labels, Sequence)
             and not isinstance(labels, str)
@@ -372,7 +372,7 @@ class AnyNER:
         :meth:`batch_predict_entities` (and the other predict methods). Plain calls with label
         texts reuse vectors too (a bounded cache keyed by the text the label encoder reads).
         Only bi-encoders have a label stage; a uni-encoder reads labels with the text."""
-        parsed = parse_labels(labels, _control_tokens(self._predictor.builder))
+        parsed = parse_labels(labels, self._predictor.builder.control_tokens)
         self._check_export_is_current()
         vectors = self._predictor.encode_labels(parsed.prompts).astype(np.float32)
         return LabelVectors(parsed.names, parsed.prompts, vectors)
@@ -409,12 +409,6 @@ def _max_tokens(model: NERModel, tokenizer) -> int:
     else:  # RoBERTa-style position ids start after the padding index
         limits.append(limits[0] - 2)
     return min(limits)
-
-
-def _control_tokens(builder: PromptBuilder) -> frozenset[str]:
-    """The tokenizer's added tokens ([CLS], the <<ENT>> and <<SEP>> markers…): a label holding one
-    would put a marker into the prompt."""
-    return frozenset(t.content for t in builder._tok.get_added_tokens_decoder().values())
 
 
 def _quoting(text: str, read: str, entities: list[dict]) -> list[dict]:

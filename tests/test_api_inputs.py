@@ -88,3 +88,12 @@ def test_a_model_path_that_is_a_file_says_so(tmp_path):
     weights.write_bytes(b"")
     with pytest.raises(CheckpointError, match="is a file; anyner loads a model folder: pass the folder"):
         anyner.load(weights)
+
+
+def test_a_word_spelled_like_a_control_token_is_text_not_a_marker(span_model):
+    builder = span_model.pipeline.builder
+    ids = builder.encode_words(["[CLS]", "<<ENT>>", "word"]).ids
+    assert ids[0] == ids[1] == builder.unk_id  # [UNK] is itself an added token: the only one left
+    assert not set(ids.tolist()) & (set(builder.control_ids.tolist()) - {builder.unk_id})
+    found = span_model.batch_predict_words([["[CLS]", "Bill", "<<SEP>>"]], ["person"], threshold=0.0)
+    assert all(0 <= s <= e < 3 for s, e, _, _ in found[0])

@@ -60,6 +60,11 @@ class PromptBuilder:
         self.ent_id = self._single_id(ent_token)
         self.sep_id = self._single_id(sep_token)
         self.unk_id = self._unk_id()
+        # ids of the tokenizer's added tokens ([CLS], <<ENT>>…): a word spelled like one is text,
+        # never a marker, so it is read as an unknown word
+        added = tok.get_added_tokens_decoder()
+        self.control_ids = np.array(sorted(added), dtype=np.int64)
+        self.control_tokens = frozenset(t.content for t in added.values())
         self.prefix, self.suffix = self._special_template()
         self.max_tokens = max_tokens
         self.vocab_size = vocab_size
@@ -115,6 +120,7 @@ class PromptBuilder:
         out = np.full(int(starts[-1]), self.unk_id, dtype=np.int64)
         kept = rank < max_word_tokens
         out[starts[word_ids[kept]] + rank[kept]] = ids[kept]
+        out[np.isin(out, self.control_ids)] = self.unk_id
         if self.vocab_size is not None:
             out[out >= self.vocab_size] = self.unk_id
         return DocTokens(out, starts)
