@@ -63,11 +63,6 @@ class ModelConfig:
         if self.ent_token == self.sep_token:
             raise ValueError("ent_token and sep_token must differ")
 
-    @property
-    def architecture(self) -> str:
-        """The variant's name (what versions before 2 called the architecture)."""
-        return self.variant
-
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         for key in ("encoder", "labels_encoder"):  # where it was built (a local path) is no model setting

@@ -25,7 +25,8 @@ from .runtime.batching import bucket
 from .runtime.options import Runner
 from .text.label_tokens import LabelTokenizer
 from .text.labels import LabelSet
-from .text.prompt import PromptBuilder
+from .text.prompt import MAX_WORD_TOKENS, DocTokens, PromptBuilder
+from .text.windows import Window, plan_windows
 from .text.words import Words, split_words
 from .variants import get_variant
 
@@ -61,6 +62,12 @@ class Predictor:
 
     def plan(self, doc: int, words: Words, labels: LabelSet) -> list[Pass]:
         return self.variant.encoding.plan(self, doc, words, labels)
+
+    def windows(self, words: Words, text_budget: int) -> tuple[DocTokens, list[Window]]:
+        """A document's sub-tokens and the windows that cover it within ``text_budget`` tokens."""
+        tokens = self.builder.encode_words(words.words, min(MAX_WORD_TOKENS, text_budget))
+        cfg = self.config
+        return tokens, plan_windows(tokens.counts.tolist(), text_budget, cfg.max_words, cfg.window_overlap)
 
     # -- the label stage (two-stage variants) ------------------------------------------
     def label_vectors(self, labels: LabelSet) -> np.ndarray:

@@ -154,8 +154,7 @@ class AnyNERComponent:
             raise InputError(f"{where}: 'overwrite_ents' must be true or false, got {overwrite_ents!r}")
         if not isinstance(spans_key, str) or not spans_key:
             raise InputError(f"{where}: 'spans_key' must be a non-empty string, got {spans_key!r}")
-        self.threshold, self.flat_ner, self.multi_label = threshold, flat_ner, multi_label
-        self.overwrite_ents, self.batch_size, self.spans_key = overwrite_ents, batch_size, spans_key
+        self.overwrite_ents, self.spans_key = overwrite_ents, spans_key
         self.model_path = None if model is None else str(model)
         try:
             self.model = load_model(model)
@@ -165,6 +164,12 @@ class AnyNERComponent:
                 "not the weights: put the model folder there, or pass another path with "
                 f'spacy.load(path, config={{"components.{name}.model": "/path/to/model"}})'
             ) from None
+
+    # the decoding settings, as the component's config named them
+    threshold = property(lambda self: self.options.threshold)
+    flat_ner = property(lambda self: self.options.flat_ner)
+    multi_label = property(lambda self: self.options.multi_label)
+    batch_size = property(lambda self: self.options.batch_size)
 
     @property
     def sets_ents(self) -> bool:
@@ -254,10 +259,7 @@ class AnyNERComponent:
             "anyner_version": __version__,
             "model": self.model_path,
             "labels": self.labels,
-            "threshold": self.threshold,
-            "flat_ner": self.flat_ner,
-            "multi_label": self.multi_label,
-            "batch_size": self.batch_size,
+            **{k: v for k, v in self.options.as_kwargs().items() if k != "batch_tokens"},
             "spans_key": self.spans_key,
             "overwrite_ents": self.overwrite_ents,
         }

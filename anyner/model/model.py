@@ -15,6 +15,11 @@ from .fusion import CrossFuser
 from .layers import BiLSTM
 
 
+def length_mask(size: int, lengths: torch.Tensor) -> torch.Tensor:
+    """(B, size) True for the first ``lengths[b]`` positions of item ``b``."""
+    return torch.arange(size, device=lengths.device) < lengths.unsqueeze(1)
+
+
 def gather_positions(hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     """(B, T, D) states, (B, N) positions -> (B, N, D)."""
     return hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.size(-1)))
@@ -38,8 +43,7 @@ class NERModel(nn.Module):
         """Word ``i`` of item ``b`` is the sub-token at ``word_positions[b, i]`` (its first one).
         Padded words are zeroed before the BiLSTM."""
         words = gather_positions(hidden, word_positions)
-        word_mask = torch.arange(words.size(1), device=words.device) < word_lengths.unsqueeze(1)
-        words = words * word_mask.unsqueeze(-1).to(words.dtype)
+        words = words * length_mask(words.size(1), word_lengths).unsqueeze(-1).to(words.dtype)
         if self.rnn is not None:
             words = self.rnn(words, word_lengths)
         return words
@@ -123,8 +127,7 @@ class BiEncoderModel(NERModel):
             side = self.head.type_side(label_vectors)
             return self.head.score(words, tuple(t[type_index] for t in side))
         # post-fusion: each text's labels attend to its words (and back), so they are per item
-        type_mask = torch.arange(type_index.size(1), device=words.device) < type_counts.unsqueeze(1)
-        word_mask = torch.arange(words.size(1), device=words.device) < word_lengths.unsqueeze(1)
+        type_mask = length_mask(type_index.size(1), type_counts)
         types = label_vectors[type_index] * type_mask.unsqueeze(-1).to(words.dtype)
-        types, words = self.fuser(types, words, type_mask, word_mask)
+        types, words = self.fuser(types, words, type_mask, length_mask(words.size(1), word_lengths))
         return self.head(words, types * type_mask.unsqueeze(-1).to(types.dtype))

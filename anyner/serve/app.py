@@ -37,7 +37,7 @@ def create_app(
     settings = settings or ServeSettings()
     info = ModelInfo(
         name=Path(model_path).name if model_path is not None else "default",
-        architecture=str(getattr(model.config.architecture, "value", model.config.architecture)),
+        architecture=model.config.variant,
         backbone=Path(str(model.config.backbone)).name,
     )
     interrupter = Interrupter(model)

@@ -48,13 +48,21 @@ class Encoding(Protocol):
 
     name: str
     two_stage: bool  # labels are encoded apart (and cached) before texts are scored
-    score_inputs: tuple[str, ...]  # the scoring network's inputs, in order
+    uses_markers: bool  # the text's prompt holds [ENT] and [SEP] markers
 
     def build_model(
         self, config: ModelConfig, backbone: nn.Module, build_head, labels_backbone: nn.Module | None
     ): ...
 
     def gliner_prefixes(self) -> list[tuple[str, str | None]]: ...
+
+    def gliner_overrides(self, cfg: dict[str, Any]) -> dict[str, Any]: ...
+
+    def plan(self, predictor, doc: int, words, labels) -> list: ...  # the encoder passes of a text
+
+    def batch(self, predictor, passes: list, labelsets) -> Any: ...  # passes -> a runner's Batch
+
+    def train_inputs(self, examples, prompts, builder, pad_id, labels_tokenizer=None) -> tuple: ...
 
 
 @dataclass(frozen=True)

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..passes import Pass
-from ..runtime.batching import VECTOR_INPUTS, Batch, collate
-from ..text.prompt import MAX_WORD_TOKENS
-from ..text.windows import plan_windows
-from .heads_prefixes import HEAD_PREFIXES
+from ..runtime.batching import Batch, collate
+from .heads_prefixes import HEAD_PREFIXES, TEXT_ENCODER_PREFIXES
 
 
 @dataclass(frozen=True)
 class BiEncoding:
     name: str = "bi"
     two_stage: bool = True
-    score_inputs: tuple[str, ...] = VECTOR_INPUTS
     uses_markers: bool = False  # no prompt in the text: no [ENT] or [SEP] markers
 
     def build_model(self, config, backbone, build_head, labels_backbone=None):
@@ -31,8 +28,7 @@ class BiEncoding:
 
     def gliner_prefixes(self) -> list[tuple[str, str | None]]:
         return [
-            ("token_rep_layer.bert_layer.model.", "encoder.model."),
-            ("token_rep_layer.projection.", "encoder.projection."),
+            *TEXT_ENCODER_PREFIXES,
             ("token_rep_layer.labels_encoder.model.", "labels_encoder.model."),
             ("token_rep_layer.labels_projection.", "labels_encoder.projection."),
             ("cross_fuser.", "fuser."),
@@ -51,10 +47,8 @@ class BiEncoding:
         }
 
     def plan(self, predictor, doc: int, words, labels) -> list[Pass]:
-        builder, cfg = predictor.builder, predictor.config
-        budget = builder.max_tokens - builder.special_count
-        tokens = builder.encode_words(words.words, min(MAX_WORD_TOKENS, budget))
-        windows = plan_windows(tokens.counts.tolist(), budget, cfg.max_words, cfg.window_overlap)
+        builder = predictor.builder
+        tokens, windows = predictor.windows(words, builder.max_tokens - builder.special_count)
         every = list(range(len(labels.names)))
         return [Pass(doc, w, every, builder.build_text(tokens, w.start, w.end)) for w in windows]
 
@@ -92,6 +86,7 @@ class BiEncoding:
         }
         inputs.update(
             type_index=index,
+            type_counts=counts,
             label_input_ids=torch.from_numpy(ids),
             label_attention_mask=torch.from_numpy(mask),
         )

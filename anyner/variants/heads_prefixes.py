@@ -1,7 +1,11 @@
-"""gliner weight names of the heads and the BiLSTM, shared by every variant's mapping."""
+"""gliner weight names shared by every variant's mapping: the text encoder's and the heads'."""
 
 from __future__ import annotations
 
+TEXT_ENCODER_PREFIXES: list[tuple[str, str | None]] = [
+    ("token_rep_layer.bert_layer.model.", "encoder.model."),
+    ("token_rep_layer.projection.", "encoder.projection."),
+]
 HEAD_PREFIXES: list[tuple[str, str | None]] = [
     ("span_rep_layer.span_rep_layer.project_start.", "head.start."),
     ("span_rep_layer.span_rep_layer.project_end.", "head.end."),

@@ -8,17 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..passes import Pass
-from ..runtime.batching import MODEL_INPUTS, Batch, collate
-from ..text.prompt import MAX_WORD_TOKENS
-from ..text.windows import plan_windows
-from .heads_prefixes import HEAD_PREFIXES
+from ..runtime.batching import Batch, collate
+from .heads_prefixes import HEAD_PREFIXES, TEXT_ENCODER_PREFIXES
 
 
 @dataclass(frozen=True)
 class JointEncoding:
     name: str = "uni"
     two_stage: bool = False
-    score_inputs: tuple[str, ...] = MODEL_INPUTS
     uses_markers: bool = True  # the prompt's [ENT] and [SEP] tokens
 
     def build_model(self, config, backbone, build_head, labels_backbone=None):
@@ -28,8 +25,7 @@ class JointEncoding:
 
     def gliner_prefixes(self) -> list[tuple[str, str | None]]:
         return [
-            ("token_rep_layer.bert_layer.model.", "encoder.model."),
-            ("token_rep_layer.projection.", "encoder.projection."),
+            *TEXT_ENCODER_PREFIXES,
             ("rnn.lstm.", "rnn.lstm."),
             *HEAD_PREFIXES,
         ]
@@ -38,12 +34,10 @@ class JointEncoding:
         return {}
 
     def plan(self, predictor, doc: int, words, labels) -> list[Pass]:
-        builder, cfg = predictor.builder, predictor.config
         groups, text_budget = predictor.label_plan(labels.prompts)
-        tokens = builder.encode_words(words.words, min(MAX_WORD_TOKENS, text_budget))
-        windows = plan_windows(tokens.counts.tolist(), text_budget, cfg.max_words, cfg.window_overlap)
+        tokens, windows = predictor.windows(words, text_budget)
         return [
-            Pass(doc, w, g, builder.build(tokens, w.start, w.end, [labels.prompts[i] for i in g]))
+            Pass(doc, w, g, predictor.builder.build(tokens, w.start, w.end, [labels.prompts[i] for i in g]))
             for w in windows
             for g in groups
         ]

@@ -34,6 +34,7 @@ import anyner
 from anyner.backbones import resolve_backbone
 from anyner.train.config import load_train_config
 from anyner.train.prepare import prepare
+from anyner.variants import get_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / ".gpu"
@@ -71,7 +72,7 @@ def pack_config(path: Path, staging: Path, builder) -> set[int]:
     cfg = load_train_config(path)
     name = path.stem
     raw = yaml.safe_load(path.read_text())
-    width = cfg.max_width if cfg.architecture.value == "span" else None
+    width = cfg.max_width if get_variant(cfg.variant).level.uses_max_width else None
     data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
     ids: set[int] = set()
     sources = []
