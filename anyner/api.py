@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .adapters.facade import ACTIVE, AdapterMixin
 from .checkpoints.onnx import is_onnx, read_onnx
 from .config import ModelConfig
 from .errors import AnyNERError, CheckpointError, InputError
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 _NO_LIMIT = 1_000_000
 
 
-class AnyNER:
+class AnyNER(AdapterMixin):
     """An open-type NER model: entity types are given as plain words at call time.
 
     ``model`` is the torch network and ``tokenizer`` its Hugging Face tokenizer; both are None
@@ -271,10 +272,13 @@ class AnyNER:
         threshold: float = 0.5,
         flat_ner: bool = True,
         multi_label: bool = False,
+        adapter=ACTIVE,
     ) -> list[dict]:
         """Entities in ``text`` as ``{"start", "end", "text", "label", "score"}`` dicts, with
         character offsets (end exclusive) into ``text``."""
-        return self.batch_predict_entities([text], labels, threshold, flat_ner, multi_label)[0]
+        return self.batch_predict_entities([text], labels, threshold, flat_ner, multi_label, adapter=adapter)[
+            0
+        ]
 
     def batch_predict_entities(
         self,
@@ -285,6 +289,7 @@ class AnyNER:
         multi_label: bool = False,
         batch_size: int = 8,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        adapter=ACTIVE,
     ) -> list[list[dict]]:
         """Entities for each text. ``labels`` is shared by all texts, or one list per text.
 
@@ -292,6 +297,9 @@ class AnyNER:
         sorted by length and batched: a forward call takes at most ``batch_size`` passes and at
         most ``batch_tokens`` padded tokens (passes × longest pass), so short texts share a call
         while long windows fill one; the results do not depend on either.
+
+        ``adapter``: the name of an adapter on this model (see :meth:`adapt`), one name per
+        text, or None for the base model; by default the one :meth:`set_adapter` chose.
         """
         if isinstance(texts, str):
             raise InputError("texts must be a list of strings; for one text use predict_entities")
@@ -301,9 +309,10 @@ class AnyNER:
                 raise InputError(f"text {i} is a {type(text).__name__}, not a string")
         options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
+        adapters = self._adapters_for(adapter, len(texts))
         self._check_export_is_current()
         read = [readable(text) for text in texts]
-        found = self._predictor.predict(read, labelsets, options)
+        found = self._predictor.predict(read, labelsets, options, adapters)
         return [_quoting(t, r, ents) for t, r, ents in zip(texts, read, found, strict=True)]
 
     def batch_predict_words(
@@ -315,6 +324,7 @@ class AnyNER:
         multi_label: bool = False,
         batch_size: int = 8,
         batch_tokens: int = DEFAULT_BATCH_TOKENS,
+        adapter=ACTIVE,
     ) -> list[list[tuple[int, int, str, float]]]:
         """Entities of texts given as lists of words (pre-tokenized data, as in evaluation), each
         as ``(first word, last word inclusive, label, score)``. Options as in
@@ -332,8 +342,9 @@ class AnyNER:
             docs.append(_joined([readable(w) for w in words]))
         options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(docs, labels)
+        adapters = self._adapters_for(adapter, len(docs))
         self._check_export_is_current()
-        found = self._predictor.predict_words(docs, labelsets, options)
+        found = self._predictor.predict_words(docs, labelsets, options, adapters)
         return [
             [(s, e, ls.names[c], score) for s, e, c, score in spans]
             for ls, spans in zip(labelsets, found, strict=True)

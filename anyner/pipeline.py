@@ -10,7 +10,8 @@ variant declares (anyner.variants).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -54,6 +55,8 @@ class Predictor:
         # label groups and the room they leave for text depend on the prompts only
         self.label_plan = lru_cache(maxsize=1024)(self._plan_labels)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.adapters = None  # the model's AdapterStore, once it has adapters
+        self.threads: int | None = None  # for the adapters' torch runs
 
     def _plan_labels(self, prompts: tuple[str, ...]) -> tuple[list[list[int]], int]:
         groups = self.builder.group_labels(prompts)
@@ -98,11 +101,15 @@ class Predictor:
         return self.runner.encode_labels(ids, mask)
 
     def predict(
-        self, texts: Sequence[str], labelsets: Sequence[LabelSet], options: DecodeOptions
+        self,
+        texts: Sequence[str],
+        labelsets: Sequence[LabelSet],
+        options: DecodeOptions,
+        adapters: Sequence[str | None] | None = None,
     ) -> list[list[dict]]:
         """Entities with character offsets into each text."""
         docs = [split_words(text) for text in texts]
-        spans = self.predict_words(docs, labelsets, options)
+        spans = self.predict_words(docs, labelsets, options, adapters)
         return [
             [
                 {
@@ -118,26 +125,53 @@ class Predictor:
         ]
 
     def predict_words(
-        self, docs: Sequence[Words], labelsets: Sequence[LabelSet], options: DecodeOptions
+        self,
+        docs: Sequence[Words],
+        labelsets: Sequence[LabelSet],
+        options: DecodeOptions,
+        adapters: Sequence[str | None] | None = None,
     ) -> list[list[tuple[int, int, int, float]]]:
-        """Spans as (first word, last word inclusive, label index, score), per document."""
+        """Spans as (first word, last word inclusive, label index, score), per document.
+        ``adapters``: per document, the adapter it runs with (None: the base model); the passes
+        of each adapter run together."""
         if self.runner is None:
             raise RuntimeError("Predictor has no runner")
         found = [_Found() for _ in docs]
-        passes = [p for i, d in enumerate(docs) if len(d) for p in self.plan(i, d, labelsets[i])]
+        names = list(adapters) if adapters is not None else [None] * len(docs)
         encoding, level = self.variant.encoding, self.variant.level
-        with self.runner.session() as score:
-            lengths = [len(p.inputs.input_ids) for p in passes]
-            for rows in bucket(lengths, options.batch_size, options.batch_tokens):
-                batch = [passes[i] for i in rows]
-                arrays = encoding.batch(self, batch, labelsets)
-                probs = score(arrays)
-                self._collect(
-                    found,
-                    batch,
-                    level.candidates(probs, arrays.word_lengths, arrays.type_counts, options.threshold),
-                )
+        for name in dict.fromkeys(names):
+            passes = [
+                p
+                for i, d in enumerate(docs)
+                if names[i] == name and len(d)
+                for p in self.plan(i, d, labelsets[i])
+            ]
+            if not passes:
+                continue
+            with self._session(name) as score:
+                lengths = [len(p.inputs.input_ids) for p in passes]
+                for rows in bucket(lengths, options.batch_size, options.batch_tokens):
+                    batch = [passes[i] for i in rows]
+                    arrays = encoding.batch(self, batch, labelsets)
+                    probs = score(arrays, batch, labelsets)
+                    self._collect(
+                        found,
+                        batch,
+                        level.candidates(probs, arrays.word_lengths, arrays.type_counts, options.threshold),
+                    )
         return [f.select(options.flat_ner, options.multi_label) for f in found]
+
+    @contextmanager
+    def _session(self, adapter: str | None) -> Iterator[Callable]:
+        """score(arrays, passes, labelsets) with the base runner or with an adapter."""
+        if adapter is None:
+            with self.runner.session() as score:
+                yield lambda arrays, passes, labelsets: score(arrays)
+            return
+        from .adapters.runner import adapter_session
+
+        with adapter_session(self.adapters, adapter, self.threads) as score:
+            yield score
 
     @staticmethod
     def _collect(found: list[_Found], batch: Sequence[Pass], cand: Candidates) -> None:

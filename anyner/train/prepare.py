@@ -30,13 +30,9 @@ class Prepared:
 def prepare(
     sources: Sequence[DataSource], builder: PromptBuilder, max_words: int, max_width: int | None, seed: int
 ) -> Prepared:
-    budget = builder.max_tokens - builder.special_count - PROMPT_RESERVE
     out = Prepared([], [])
     for k, source in enumerate(sources):
-        windows: list[Example] = []
-        for ex in read_examples(source.path):
-            out.report["texts"] += 1
-            windows.extend(_windows(ex, builder, budget, max_words, out.report))
+        windows = window_examples(read_examples(source.path), builder, max_words, out.report)
         if source.max_examples is not None and len(windows) > source.max_examples:
             pick = np.random.default_rng([seed, k]).choice(len(windows), source.max_examples, replace=False)
             windows = [windows[i] for i in sorted(pick)]
@@ -51,6 +47,18 @@ def prepare(
         out.report["mentions_longer_than_max_width"] = sum(
             1 for ex in out.examples for s, e, _ in ex.spans if e - s >= max_width
         )
+    return out
+
+
+def window_examples(
+    examples: Sequence[Example], builder: PromptBuilder, max_words: int, report: Counter
+) -> list[Example]:
+    """Examples cut into windows that fit one encoder pass beside a prompt (counted in ``report``)."""
+    budget = builder.max_tokens - builder.special_count - PROMPT_RESERVE
+    out: list[Example] = []
+    for ex in examples:
+        report["texts"] += 1
+        out.extend(_windows(ex, builder, budget, max_words, report))
     return out
 
 

@@ -1,0 +1,116 @@
+"""Typed, versioned settings of the adaptation methods, saved in each adapter's manifest."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+
+# BERT-style names of every linear layer in the encoder, and the span head's linear layers
+# (they are tiny at rank 8, and the head is where a domain's types meet its spans)
+DEFAULT_TARGETS = (
+    r".*encoder\.model\..*\.(query|key|value|dense)$",
+    r".*head\.(start|end|type_proj)\.[03]$",
+)
+
+
+@dataclass(frozen=True)
+class ContrastiveSettings:
+    """The boundary-aware contrastive loss (BANER §3.1.2): the representation of a mention's
+    boundary words [h_start, h_end] is pulled towards its type's [ENT] state, and the
+    representations of wrong boundaries (start or end moved by up to ``shift`` words) and of
+    random non-mention spans are pushed away."""
+
+    weight: float = 0.5  # against the span × type loss; 0 turns it off
+    temperature: float = 0.1
+    layer: int = -2  # encoder layer whose states are compared (negative: from the top)
+    shift: int = 2  # wrong boundaries: start and/or end moved by 1..shift words
+    random_negatives: int = 8  # non-mention spans per text
+
+    def __post_init__(self) -> None:
+        _check(self, weight=self.weight >= 0, temperature=self.temperature > 0, shift=self.shift >= 1)
+        _check(self, random_negatives=self.random_negatives >= 0)
+
+
+@dataclass(frozen=True)
+class LoraAdaptSettings:
+    """LoRA on the encoder and the head, trained on the support set (the base stays frozen)."""
+
+    r: int = 8
+    alpha: int = 16
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = DEFAULT_TARGETS
+    # 60 steps at 6e-4 scored best of (60, 3e-4), (100, 3e-4), (60, 6e-4) on three
+    # zeroshot_dev sets at 5 shots (docs/fewshot.md); more steps overfit a handful of texts
+    steps: int = 60
+    batch_size: int = 8
+    lr: float = 6e-4
+    seed: int = 0
+    contrastive: ContrastiveSettings = field(default_factory=ContrastiveSettings)
+
+    def __post_init__(self) -> None:
+        _check(self, r=self.r > 0, steps=self.steps > 0, batch_size=self.batch_size > 0, lr=self.lr > 0)
+
+    def target_regex(self) -> str:
+        """One pattern for peft (a string target_modules is matched as a full regex)."""
+        return "|".join(f"(?:{t})" for t in self.target_modules)
+
+
+@dataclass(frozen=True)
+class PrototypeSettings:
+    """Type vectors blended with the support mentions' span vectors (BANER §3.2)."""
+
+    blends: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)  # tried by cross-validation on the support set
+
+
+@dataclass(frozen=True)
+class LoraHubSettings:
+    """A weighted composition of library adapters, weights found without gradients."""
+
+    budget: int = 40  # loss evaluations of the search
+    l1: float = 0.05  # penalty on |w| (LoraHub's regulariser)
+    bound: float = 1.5  # each weight within [-bound, bound]
+    max_examples: int = 32  # support texts the loss is computed on
+    library: str | None = None  # a folder of adapters to compose; None: the ones shipped with anyner
+
+
+@dataclass(frozen=True)
+class AdaptSettings:
+    """Everything ``adapt`` can be told; saved with the adapter."""
+
+    lora: LoraAdaptSettings = field(default_factory=LoraAdaptSettings)
+    prototype: PrototypeSettings = field(default_factory=PrototypeSettings)
+    lorahub: LoraHubSettings = field(default_factory=LoraHubSettings)
+    folds: int = 3  # cross-validation folds of method="auto" and of the report
+    threshold: float = 0.5
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AdaptSettings:
+        try:
+            lora = dict(data.get("lora", {}))
+            lora["contrastive"] = ContrastiveSettings(**lora.get("contrastive", {}))
+            lora["target_modules"] = tuple(lora.get("target_modules", DEFAULT_TARGETS))
+            proto = dict(data.get("prototype", {}))
+            proto["blends"] = tuple(proto.get("blends", PrototypeSettings.blends))
+            rest = {k: v for k, v in data.items() if k not in ("lora", "prototype", "lorahub")}
+            return cls(
+                LoraAdaptSettings(**lora),
+                PrototypeSettings(**proto),
+                LoraHubSettings(**data.get("lorahub", {})),
+                **rest,
+            )
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"invalid adaptation settings: {exc}") from None
+
+
+def _check(obj: object, **checks: bool) -> None:
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(
+            f"invalid {type(obj).__name__} value(s): {', '.join(f'{b}={getattr(obj, b)!r}' for b in bad)}"
+        )

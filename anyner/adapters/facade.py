@@ -1,0 +1,137 @@
+"""The adapter half of the model facade: adapt, select, save, load, delete (mixed into AnyNER)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import InputError
+from .config import AdaptSettings
+from .manifest import AdapterManifest, check_name
+from .support import SupportArg, read_support, support_labels
+
+if TYPE_CHECKING:
+    from .store import AdapterStore
+
+
+class _Active:
+    """The default of ``adapter=``: the adapter set_adapter chose (None, the base model, until then)."""
+
+    def __repr__(self) -> str:
+        return "<the active adapter>"
+
+
+ACTIVE = _Active()
+
+
+class AdapterMixin:
+    _store: AdapterStore | None = None
+    _active_adapter: str | None = None
+
+    def _adapter_store(self) -> AdapterStore:
+        if self.model is None:
+            raise InputError(
+                "adapters need the model's torch weights, and this model was loaded from an ONNX "
+                "export: load the weights folder it was exported from"
+            )
+        if self._store is None:
+            from .store import AdapterStore
+
+            self._store = AdapterStore(self.model)
+            self._predictor.adapters = self._store
+            self._predictor.threads = self.options.threads
+        return self._store
+
+    def adapt(
+        self,
+        support: SupportArg,
+        name: str,
+        method: str = "auto",
+        labels: Sequence[str] | None = None,
+        *,
+        settings: AdaptSettings | None = None,
+        evaluate: bool = True,
+        verbose: bool = False,
+    ):
+        """Fit adapter ``name`` on ``support`` (a data file, or a list of GLiNER word records or
+        character-offset records) and add it to this model; the base model does not change.
+
+        ``method``: "prototype" (no gradient step, seconds), "lora" (LoRA with the
+        boundary-aware contrastive loss), "lorahub" (a composition of the library's domain
+        adapters, found without gradients), "all" (LoRA, then prototypes), or "auto" (the best of
+        them by cross-validation on the support set). ``labels``: by default the support's.
+        ``evaluate``: score the method on held-out support folds for the report (auto always
+        does). Returns an :class:`~anyner.adapters.methods.AdaptReport`."""
+        from .methods import AdaptContext, adapt
+
+        check_name(name)
+        store = self._adapter_store()
+        if name in store.adapters:
+            raise InputError(f"an adapter named {name!r} exists already: delete_adapter({name!r}) first")
+        examples = read_support(support)
+        found = support_labels(examples)
+        if labels is None:
+            labels = found
+        else:
+            labels = list(dict.fromkeys(labels))
+            missing = [x for x in labels if x not in found]
+            if missing:
+                raise InputError(
+                    f"label(s) {missing} have no example in the support set: add examples of them, "
+                    "or leave them out of labels"
+                )
+            examples = [
+                ex.__class__(ex.words, [s for s in ex.spans if s[2] in labels], ex.id) for ex in examples
+            ]
+        log = print if verbose else (lambda message: None)
+        ctx = AdaptContext(self, store, list(labels), settings or AdaptSettings(), log)
+        return adapt(ctx, name, method, examples, evaluate)
+
+    @property
+    def adapters(self) -> Mapping[str, AdapterManifest]:
+        """The adapters on this model, by name: what each was fitted on and how."""
+        if self._store is None:
+            return {}
+        return {name: a.manifest for name, a in self._store.adapters.items()}
+
+    @property
+    def active_adapter(self) -> str | None:
+        return self._active_adapter
+
+    def set_adapter(self, name: str | None) -> None:
+        """The adapter later calls use by default (None: the base model)."""
+        if name is not None:
+            self._adapter_store().get(name)
+        self._active_adapter = name
+
+    def save_adapter(self, name: str, folder: str | Path) -> None:
+        self._adapter_store().save(name, Path(folder))
+
+    def load_adapter(self, folder: str | Path, name: str | None = None) -> str:
+        """Add the adapter saved in ``folder``; returns its name (``name``, else its own)."""
+        return self._adapter_store().load(Path(folder), name)
+
+    def delete_adapter(self, name: str) -> None:
+        self._adapter_store().delete(name)
+        if self._active_adapter == name:
+            self._active_adapter = None
+
+    def _adapters_for(self, adapter, count: int) -> list[str | None] | None:
+        """Per text, the adapter it runs with (None everywhere: the base path, untouched)."""
+        if adapter is ACTIVE:
+            adapter = self._active_adapter
+        if adapter is None:
+            return None
+        if isinstance(adapter, str):
+            self._adapter_store().get(adapter)
+            return [adapter] * count
+        names = list(adapter)
+        if len(names) != count:
+            raise InputError(
+                f"got {len(names)} adapter names for {count} texts: give one per text, or one name"
+            )
+        for n in names:
+            if n is not None:
+                self._adapter_store().get(n)
+        return names

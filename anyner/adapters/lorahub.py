@@ -1,0 +1,120 @@
+"""method="lorahub": a weighted composition of the library's domain adapters (LoraHub, Huang
+et al. 2023, as BANER §3.2.3 uses it): for every LoRA layer, A = Σ wᵢ·Aᵢ and B = Σ wᵢ·Bᵢ, with
+the weights w found without gradients by minimising the span × type loss on the support set
+plus an L1 penalty on w (scipy's Powell search, within bounds)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.example import Example
+from ..errors import InputError
+from ..train.losses import pair_loss
+from ..train.targets import build_batch
+from .config import LoraHubSettings
+from .lora_fit import asked_types
+from .manifest import AdapterManifest
+from .store import AdapterStore
+
+LIBRARY = Path(__file__).resolve().parent.parent / "weights" / "adapters"
+HUB_PREFIX = "_hub_"  # library adapters in the peft model; no user name can start with "_"
+
+
+def library_folders(root: Path = LIBRARY) -> list[Path]:
+    return sorted(p.parent for p in root.glob("*/adapter_manifest.json"))
+
+
+def load_library(store: AdapterStore, root: Path = LIBRARY) -> list[str]:
+    """The library adapters made for this base model, loaded into the peft model once."""
+    names = []
+    base = store.base_hash()
+    for folder in library_folders(root):
+        manifest = AdapterManifest.read(folder)
+        if manifest.base_hash != base:
+            continue
+        name = HUB_PREFIX + manifest.name
+        if store._peft is None or name not in store._peft.peft_config:
+            store._add_peft(
+                name, lambda peft, f=folder, n=name: peft.load_adapter(str(f), adapter_name=n), folder=folder
+            )
+        names.append(name)
+    if not names:
+        raise InputError(
+            f"method='lorahub' composes the library adapters in {root}, and none of them was made for this "
+            "base model (they fit the shipped default model): use method='lora' or 'prototype'"
+        )
+    return names
+
+
+def compose(store: AdapterStore, name: str, sources: Sequence[str], weights: np.ndarray) -> None:
+    """Set LoRA adapter ``name``'s matrices to the weighted sums of the sources' matrices."""
+    from peft.tuners.lora import LoraLayer
+
+    with torch.no_grad():
+        for module in store.view.modules():
+            if isinstance(module, LoraLayer) and name in module.lora_A:
+                for attr in ("lora_A", "lora_B"):
+                    target = getattr(module, attr)[name].weight
+                    target.zero_()
+                    for w, src in zip(weights.tolist(), sources, strict=True):
+                        target.add_(getattr(module, attr)[src].weight, alpha=w)
+
+
+def fit_lorahub(
+    ner,
+    store: AdapterStore,
+    name: str,
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    settings: LoraHubSettings,
+    library: Path = LIBRARY,
+) -> np.ndarray:
+    """Add LoRA adapter ``name`` composed from the adapters in ``library``; returns the weights."""
+    from peft import LoraConfig
+    from scipy.optimize import minimize
+
+    from .lora_fit import support_windows
+
+    sources = load_library(store, library)
+    first = store._peft.peft_config[sources[0]]
+    config = LoraConfig(
+        r=first.r, lora_alpha=first.lora_alpha, lora_dropout=0.0, target_modules=first.target_modules
+    )
+    store._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
+    predictor = ner.pipeline
+    rng = np.random.default_rng(0)
+    windows = support_windows(ner, examples)[: settings.max_examples]
+    batches = []
+    for i in range(0, len(windows), 8):
+        chunk = windows[i : i + 8]
+        types = [asked_types(ex, labels, rng) for ex in chunk]
+        batches.append(
+            build_batch(
+                chunk, types, predictor.builder, predictor.pad_id, predictor.variant, ner.config.max_width
+            )
+        )
+    view = store.view
+    view.eval()
+
+    def objective(weights: np.ndarray) -> float:
+        compose(store, name, sources, weights)
+        with torch.inference_mode():
+            loss = sum(float(pair_loss(view(**b.inputs), b.targets, b.mask)) for b in batches) / len(batches)
+        return loss + settings.l1 * float(np.abs(weights).sum())
+
+    store._peft.base_model.set_adapter(name)
+    bounds = [(-settings.bound, settings.bound)] * len(sources)
+    found = minimize(
+        objective,
+        np.zeros(len(sources)),
+        method="Powell",
+        bounds=bounds,
+        options={"maxfev": settings.budget, "xtol": 1e-2},
+    )
+    best = found.x if objective(found.x) <= objective(np.zeros(len(sources))) else np.zeros(len(sources))
+    compose(store, name, sources, best)
+    return best

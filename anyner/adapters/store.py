@@ -1,0 +1,235 @@
+"""Named adapters on one loaded model: add, select, save, load, delete.
+
+LoRA weights live in one peft model over the adapted view (see :mod:`.view`), one named
+adapter each, unmerged; prototypes are per-label offsets of the type side. The base model is
+never modified, so selecting no adapter gives the base model's outputs bit for bit."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import CheckpointError, InputError
+from .config import LoraAdaptSettings
+from .manifest import AdapterManifest, base_model_hash, check_name
+from .view import TypeOffsets, shared_copy
+
+PROTOTYPES_FILE = "prototypes.safetensors"
+
+
+@dataclass
+class Prototypes:
+    """Per label: the type-side offset (D,) and its score shift (a scalar)."""
+
+    offsets: dict[str, np.ndarray] = field(default_factory=dict)
+    shifts: dict[str, float] = field(default_factory=dict)
+
+    def for_passes(self, names_per_pass: list[list[str]], width: int, dim: int):
+        """(B, C, D) offsets and (B, C) shifts for a batch whose pass ``b`` asks for the labels
+        ``names_per_pass[b]`` (zeros for labels without a prototype, and for padding)."""
+        offsets = np.zeros((len(names_per_pass), width, dim), dtype=np.float32)
+        shifts = np.zeros((len(names_per_pass), width), dtype=np.float32)
+        for b, names in enumerate(names_per_pass):
+            for c, name in enumerate(names):
+                if name in self.offsets:
+                    offsets[b, c] = self.offsets[name]
+                    shifts[b, c] = self.shifts[name]
+        return torch.from_numpy(offsets), torch.from_numpy(shifts)
+
+
+@dataclass
+class Adapter:
+    manifest: AdapterManifest
+    prototypes: Prototypes | None = None
+
+
+class AdapterStore:
+    def __init__(self, model: nn.Module):
+        self.base = model
+        self.adapters: dict[str, Adapter] = {}
+        self._view: nn.Module | None = None
+        self._peft = None  # peft.PeftModel over the view, once a LoRA adapter exists
+        self._offsets: TypeOffsets | None = None
+        self._hash: tuple[object, str] | None = None
+
+    # -- the shared parts --------------------------------------------------------------
+    @property
+    def view(self) -> nn.Module:
+        if self._view is None:
+            self._view = shared_copy(self.base)
+        return self._view
+
+    def offsets(self) -> TypeOffsets:
+        if self._offsets is None:
+            self._offsets = TypeOffsets(self.view.head)
+        return self._offsets
+
+    def base_hash(self) -> str:
+        from ..runtime.auto import weights_stamp
+
+        stamp = weights_stamp(self.base)
+        if self._hash is None or self._hash[0] != stamp:
+            self._hash = (stamp, base_model_hash(self.base))
+        return self._hash[1]
+
+    def get(self, name: str) -> Adapter:
+        if name not in self.adapters:
+            known = ", ".join(sorted(self.adapters)) or "none loaded"
+            raise InputError(f"unknown adapter {name!r} (adapters: {known})")
+        return self.adapters[name]
+
+    # -- LoRA weights ------------------------------------------------------------------
+    def new_lora(self, name: str, settings: LoraAdaptSettings) -> nn.Module:
+        """Add an empty LoRA adapter ``name`` and make it the active one; returns the view."""
+        from peft import LoraConfig
+
+        config = LoraConfig(
+            r=settings.r,
+            lora_alpha=settings.alpha,
+            lora_dropout=settings.dropout,
+            target_modules=settings.target_regex(),
+        )
+        self._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
+        return self.view
+
+    def _add_peft(self, name: str, add, config=None, folder: Path | None = None) -> None:
+        """Create the peft model on first use (keeping the base's trainable flags as they were)."""
+        from peft import PeftModel
+
+        flags = {p: p.requires_grad for p in self.base.parameters()}
+        try:
+            if self._peft is None:
+                view = self.view
+                if folder is not None:
+                    self._peft = PeftModel.from_pretrained(view, str(folder), adapter_name=name)
+                else:
+                    self._peft = PeftModel(view, config, adapter_name=name)
+            else:
+                add(self._peft)
+            self._peft.base_model.set_adapter(name)
+        finally:
+            for p, flag in flags.items():
+                p.requires_grad_(flag)
+
+    def lora_state(self, name: str) -> dict[str, torch.Tensor]:
+        """The LoRA matrices of adapter ``name``, by layer (A and B)."""
+        from peft.utils import get_peft_model_state_dict
+
+        return get_peft_model_state_dict(self._peft, adapter_name=name)
+
+    # -- selection ---------------------------------------------------------------------
+    @contextmanager
+    def active(self, name: str) -> Iterator[nn.Module]:
+        """The view with adapter ``name``'s LoRA weights active (none for a prototype-only one)."""
+        adapter = self.get(name)
+        view = self.view
+        if adapter.manifest.lora:
+            self._peft.base_model.set_adapter(name)
+            self._peft.base_model.enable_adapter_layers()
+        elif self._peft is not None:
+            self._peft.base_model.disable_adapter_layers()
+        yield view
+
+    def trainable(self, name: str) -> list[nn.Parameter]:
+        """The parameters of LoRA adapter ``name`` (made trainable; everything else frozen)."""
+        params = []
+        for pname, p in self.view.named_parameters():
+            mine = f".{name}." in pname and "lora_" in pname
+            p.requires_grad_(mine)
+            if mine:
+                params.append(p)
+        return params
+
+    def freeze(self, flags: dict[nn.Parameter, bool]) -> None:
+        for p, flag in flags.items():
+            p.requires_grad_(flag)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def add(self, adapter: Adapter) -> None:
+        self.adapters[adapter.manifest.name] = adapter
+
+    def delete(self, name: str) -> None:
+        adapter = self.get(name)
+        if adapter.manifest.lora:
+            self._peft.base_model.delete_adapter(name)
+        del self.adapters[name]
+
+    def save(self, name: str, folder: Path) -> None:
+        from safetensors.numpy import save_file
+
+        from ..checkpoints.folder import atomic_folder
+
+        adapter = self.get(name)
+        with atomic_folder(Path(folder)) as tmp:
+            if adapter.manifest.lora:
+                self._peft.save_pretrained(str(tmp), selected_adapters=[name])
+                nested = tmp / name  # peft nests every adapter but "default" in a folder of its name
+                if nested.is_dir():
+                    for item in nested.iterdir():
+                        shutil.move(str(item), tmp / item.name)
+                    nested.rmdir()
+            if adapter.prototypes is not None:
+                labels = list(adapter.prototypes.offsets)
+                save_file(
+                    {
+                        "offsets": np.stack([adapter.prototypes.offsets[x] for x in labels]),
+                        "shifts": np.array([adapter.prototypes.shifts[x] for x in labels], np.float32),
+                    },
+                    str(tmp / PROTOTYPES_FILE),
+                    metadata={"labels": "\n".join(labels)},
+                )
+            adapter.manifest.write(tmp)
+
+    def load(self, folder: Path, name: str | None = None) -> str:
+        """Add the adapter saved in ``folder`` (as ``name``, else its own name); nothing already
+        loaded changes if this fails."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CheckpointError(f"adapter folder {str(folder)!r} does not exist")
+        manifest = AdapterManifest.read(folder)
+        name = check_name(name or manifest.name)
+        if name in self.adapters:
+            raise InputError(f"an adapter named {name!r} is loaded already: delete it first or pick a name")
+        if manifest.base_hash != self.base_hash():
+            raise CheckpointError(
+                f"the adapter in {folder} was made for another base model (weights {manifest.base_hash}, "
+                f"this model's {self.base_hash()}): adapt this model again, or load the model it was made for"
+            )
+        prototypes = _read_prototypes(folder) if manifest.prototypes else None
+        if manifest.lora:
+            try:
+                self._add_peft(
+                    name, lambda peft: peft.load_adapter(str(folder), adapter_name=name), folder=folder
+                )
+            except Exception as exc:  # peft and safetensors raise many types for damaged files
+                if self._peft is not None and name in self._peft.peft_config:
+                    self._peft.base_model.delete_adapter(name)
+                raise CheckpointError(
+                    f"cannot load the LoRA weights in {folder}: {type(exc).__name__}: {exc}"
+                ) from exc
+        self.add(Adapter(AdapterManifest(**{**manifest.__dict__, "name": name}), prototypes))
+        return name
+
+
+def _read_prototypes(folder: Path) -> Prototypes:
+    from safetensors import safe_open
+
+    path = folder / PROTOTYPES_FILE
+    try:
+        with safe_open(str(path), "np") as f:
+            labels = f.metadata()["labels"].split("\n")
+            offsets, shifts = f.get_tensor("offsets"), f.get_tensor("shifts")
+    except Exception as exc:  # safetensors raises several types for damaged files
+        raise CheckpointError(f"cannot read the prototypes in {path}: {type(exc).__name__}: {exc}") from exc
+    if len(labels) != len(offsets) or len(labels) != len(shifts):
+        raise CheckpointError(f"{path} is damaged: {len(labels)} labels for {len(offsets)} prototypes")
+    return Prototypes(
+        dict(zip(labels, offsets, strict=True)), dict(zip(labels, shifts.tolist(), strict=True))
+    )
