@@ -148,7 +148,7 @@ def test_prototypes_blend_zero_is_the_base_and_a_blend_moves_scores(tiny_backbon
     assert _scores(model, adapter="zero") == _scores(model)
     assert _scores(model, adapter="one") != _scores(model)
     # at blend 1 a label's mean mention gains MARGIN in logit: its own mentions score higher
-    person = [m for m in vectors.mentions[0] if m[0] == "person"][0][1]
+    person = next(m for m in vectors.mentions[0] if m[0] == "person")[1]
     one = prototypes_from(vectors, range(len(windows)), 1.0)
     assert float(one.offsets["person"] @ person + one.shifts["person"]) > 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from ..errors import InputError
 from ..eval.metrics import score
 from .config import AdaptSettings
 from .lora_fit import fit_lora, support_windows
+from .lorahub import LIBRARY, fit_lorahub, library_folders
 from .manifest import AdapterManifest
 from .prototypes import prototypes_from, support_vectors
 from .store import Adapter, AdapterStore, Prototypes
@@ -116,15 +118,8 @@ def _lora(ctx: AdaptContext, name: str, examples: Sequence[Example]) -> Adapter:
 
 @register_method("lorahub")
 def _lorahub(ctx: AdaptContext, name: str, examples: Sequence[Example]) -> Adapter:
-    from .lorahub import fit_lorahub
-
-    from pathlib import Path
-
-    from .lorahub import LIBRARY
-
     hub = ctx.settings.lorahub
-    library = Path(hub.library) if hub.library else LIBRARY
-    weights = fit_lorahub(ctx.ner, ctx.store, name, examples, ctx.labels, hub, library)
+    weights = fit_lorahub(ctx.ner, ctx.store, name, examples, ctx.labels, hub, _library(ctx))
     ctx.progress("lorahub weights " + ", ".join(f"{w:.2f}" for w in weights))
     manifest = _manifest(ctx, name, "lorahub", True, False)
     return Adapter(replace(manifest, report={"weights": [round(float(w), 4) for w in weights]}))
@@ -229,14 +224,12 @@ def _candidates(ctx: AdaptContext, method: str) -> list[str]:
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; methods: {', '.join([*METHODS, 'auto'])}")
         return [method]
-    from .lorahub import library_folders
-
-    from pathlib import Path
-
-    from .lorahub import LIBRARY
-
     names = ["prototype", "lora"]
-    hub = ctx.settings.lorahub
-    if library_folders(Path(hub.library) if hub.library else LIBRARY):
+    if library_folders(_library(ctx)):
         names.append("lorahub")
     return names
+
+
+def _library(ctx: AdaptContext) -> Path:
+    """The adapters LoraHub composes: the settings' folder, else the ones shipped with anyner."""
+    return Path(ctx.settings.lorahub.library) if ctx.settings.lorahub.library else LIBRARY
