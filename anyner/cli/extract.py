@@ -64,6 +64,10 @@ def extract(
         ),
     ] = False,
     model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    adapter: Annotated[
+        Path | None,
+        Opt("--adapter", "-a", help="An adapter folder saved by anyner adapt, applied to the model."),
+    ] = None,
     threshold: Annotated[float, Opt("--threshold", "-t", help="Minimum score, in [0, 1].")] = 0.5,
     pretty: Annotated[bool, Opt("--pretty", help="Print a table per text instead of JSONL.")] = False,
     nested: Annotated[bool, Opt("--nested", help="Allow entities inside other entities.")] = False,
@@ -84,6 +88,8 @@ def extract(
         label_arg = _read_labels(labels, labels_file)
         limit = LineLimit(max_line_bytes, stop_on_long_line)
         options = DecodeOptions(threshold, not nested, multi_label, batch_size)
+        if adapter is not None and not adapter.is_dir():
+            raise InputError(f"--adapter {adapter}: no such adapter folder")
         stream = open_input(input_file) if input_file is not None else None  # fail before the model loads
         try:
             if input_file is not None and output is not None:
@@ -101,6 +107,8 @@ def extract(
                 else:
                     records = read_records(stream, name, fmt, limit)
             ner = _load_model(model, **load_options(precision, runtime, threads))
+            if adapter is not None:
+                ner.set_adapter(ner.load_adapter(adapter))
             with _open_output(output, append=resume) as out:
                 chunks = _predict(ner, records, label_arg, options)
                 # a bar would tangle with results printed on the same terminal, so only for files and pipes

@@ -39,6 +39,10 @@ def serve(
         float, Opt("--shutdown-grace", help="Seconds in-flight requests get on SIGTERM or Ctrl-C.")
     ] = 30.0,
     access_log: Annotated[bool, Opt("--access-log/--no-access-log", help="Log a line per request.")] = True,
+    adapter: Annotated[
+        list[str] | None,
+        Opt("--adapter", "-a", help="NAME=FOLDER: an adapter requests may name (repeatable)."),
+    ] = None,
     precision: PrecisionOpt = None,
     runtime: RuntimeOpt = None,
     threads: ThreadsOpt = None,
@@ -62,9 +66,12 @@ def serve(
             shutdown_grace_s=shutdown_grace,
             allowed_hosts=_allowed_hosts(host),
         )
+        adapters = [_adapter_arg(a) for a in adapter or []]
         sock = _listen(host, port)  # a port in use fails before the model loads
         try:
             ner = _load_model(model, **load_options(precision, runtime, threads))
+            for name, folder in adapters:
+                ner.load_adapter(folder, name=name)
             server_app = create_app(ner, settings, model_path=model)
             bound = sock.getsockname()[1]
             url = f"http://{f'[{host}]' if ':' in host else host}:{bound}"
@@ -77,6 +84,13 @@ def serve(
             typer.echo("anyner: stopped")
         finally:
             sock.close()
+
+
+def _adapter_arg(value: str) -> tuple[str, str]:
+    name, sep, folder = value.partition("=")
+    if not sep or not name or not folder:
+        raise InputError(f"--adapter {value!r}: write NAME=FOLDER, e.g. --adapter legal=adapters/legal")
+    return name, folder
 
 
 def _allowed_hosts(host: str) -> tuple[str, ...]:

@@ -37,3 +37,47 @@ def sample_support(examples: Sequence[Example], labels: Sequence[str], k: int, s
             chosen.remove(ex)
             counts.subtract(own)
     return [Example(ex.words, [s for s in ex.spans if s[2] in wanted], ex.id) for ex in chosen]
+
+
+# -- the harness -----------------------------------------------------------------------------
+# name -> (adapt method, settings change): "lora-plain" is LoRA without the contrastive loss
+def _plain(settings):
+    from dataclasses import replace
+
+    lora = settings.lora
+    return replace(settings, lora=replace(lora, contrastive=replace(lora.contrastive, weight=0.0)))
+
+
+VARIANTS = {
+    "prototype": ("prototype", None),
+    "lora": ("lora", None),
+    "lora-plain": ("lora", _plain),
+    "lorahub": ("lorahub", None),
+    "all": ("all", None),
+    "auto": ("auto", None),
+}
+
+
+def adapted_f1(model, variant: str, support, test, labels, settings=None, also=None) -> tuple[float, ...]:
+    """(micro F1 on ``test`` with an adapter fitted on ``support``, seconds the fit took); the
+    adapter is deleted after. ``also``: (examples, labels) outside the support's, scored with
+    the adapter too (forgetting), appended to the tuple."""
+    import time
+
+    from ..adapters import AdaptSettings
+    from .evaluate import evaluate
+
+    method, change = VARIANTS[variant]
+    settings = settings or AdaptSettings()
+    if change is not None:
+        settings = change(settings)
+    tic = time.perf_counter()
+    model.adapt(support, name="kshot", method=method, labels=labels, settings=settings, evaluate=False)
+    seconds = time.perf_counter() - tic
+    try:
+        f1 = 100 * evaluate(model, test, labels, adapter="kshot").micro.f1
+        if also is not None:
+            return f1, seconds, 100 * evaluate(model, also[0], also[1], adapter="kshot").micro.f1
+    finally:
+        model.delete_adapter("kshot")
+    return f1, seconds

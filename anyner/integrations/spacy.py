@@ -66,6 +66,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "labels": None,
     "threshold": 0.5,
     "model": None,
+    "adapter": None,
     "flat_ner": True,
     "multi_label": False,
     "batch_size": 8,
@@ -106,6 +107,7 @@ def make_anyner(
     labels: list[str] | dict[str, str] | None,
     threshold: float,
     model: str | None,
+    adapter: str | None,
     flat_ner: bool,
     multi_label: bool,
     batch_size: int,
@@ -118,6 +120,7 @@ def make_anyner(
         labels=labels,
         threshold=threshold,
         model=model,
+        adapter=adapter,
         flat_ner=flat_ner,
         multi_label=multi_label,
         batch_size=batch_size,
@@ -137,6 +140,7 @@ class AnyNERComponent:
         labels: Sequence[str] | Mapping[str, str] | None,
         threshold: float = 0.5,
         model: str | Path | None = None,
+        adapter: str | Path | None = None,
         flat_ner: bool = True,
         multi_label: bool = False,
         batch_size: int = 8,
@@ -164,6 +168,12 @@ class AnyNERComponent:
                 "not the weights: put the model folder there, or pass another path with "
                 f'spacy.load(path, config={{"components.{name}.model": "/path/to/model"}})'
             ) from None
+        self.adapter_path = None if adapter is None else str(adapter)
+        if adapter is not None:  # a folder saved by anyner adapt / save_adapter
+            try:
+                self.model.set_adapter(self.model.load_adapter(adapter))
+            except (CheckpointError, InputError) as exc:
+                raise type(exc)(f"{where}: adapter {str(adapter)!r}: {exc}") from None
 
     # the decoding settings, as the component's config named them
     threshold = property(lambda self: self.options.threshold)

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
+from ..errors import InputError
 from ..options import DecodeOptions
 from .batcher import BatchStats, MicroBatcher
 from .deadline import Deadlines
@@ -39,12 +40,15 @@ def create_app(
         name=Path(model_path).name if model_path is not None else "default",
         architecture=model.config.variant,
         backbone=Path(str(model.config.backbone)).name,
+        adapters=sorted(getattr(model, "adapters", {})),
     )
     interrupter = Interrupter(model)
 
-    def predict(texts, labels, options: DecodeOptions, stop: threading.Event):
+    def predict(texts, labels, options: DecodeOptions, stop: threading.Event, adapters=None):
+        # adapters: per text, a name loaded at start or None (the base model)
+        extra = {"adapter": adapters} if adapters is not None and any(adapters) else {}
         with interrupter.watching(stop):
-            return model.batch_predict_entities(texts, labels, **options.as_kwargs())
+            return model.batch_predict_entities(texts, labels, **options.as_kwargs(), **extra)
 
     stats = BatchStats()
     small = MicroBatcher(predict, settings.max_batch, settings.batch_window_ms, stats)
@@ -77,11 +81,13 @@ def create_app(
     add_page(app)
 
     async def run(
-        texts: list[str], labels: Any, options: DecodeOptions, cost: int, client: Any
+        texts: list[str], labels: Any, options: DecodeOptions, cost: int, client: Any, adapter: str | None
     ) -> list[list[dict]]:
         if cost <= settings.small_cost:
-            return await small.submit(texts, labels, options, client)
-        parts = await asyncio.gather(*(large.submit([text], labels, options, client) for text in texts))
+            return await small.submit(texts, labels, options, client, adapter)
+        parts = await asyncio.gather(
+            *(large.submit([text], labels, options, client, adapter) for text in texts)
+        )
         return [found for part in parts for found in part]
 
     @app.get("/health", response_model=Health)
@@ -96,12 +102,16 @@ def create_app(
     async def extract(body: ExtractRequest, request: Request) -> ExtractResponse:
         """Entities in ``text`` or in each of ``texts``, with character offsets (end exclusive)."""
         texts = body.all_texts()
+        if body.adapter is not None and body.adapter not in info.adapters:
+            have = ", ".join(info.adapters) or "none"
+            raise InputError(f"unknown adapter {body.adapter!r}; this server has: {have}")
         cost = check_request(texts, body.labels, body.flat_ner, body.multi_label, settings)
         options = DecodeOptions(body.threshold, body.flat_ner, body.multi_label, settings.encoder_batch_size)
         client = request.client.host if request.client else None
-        found = await deadlines.answer(run(texts, body.labels, options, cost, client), request)
+        found = await deadlines.answer(run(texts, body.labels, options, cost, client, body.adapter), request)
         return ExtractResponse(
             model=info.name,
+            adapter=body.adapter,
             results=[_result(entities, settings.max_entities) for entities in found],
             max_entities=settings.max_entities,
         )

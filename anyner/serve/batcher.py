@@ -50,6 +50,7 @@ class _Item:
     labels: Any  # a list of names or a {name: description} dict, already validated
     options: DecodeOptions
     future: asyncio.Future = field(repr=False)
+    adapter: str | None = None  # a named adapter loaded at start, or None: the base model
 
     @property
     def labels_key(self) -> tuple:
@@ -128,7 +129,12 @@ class MicroBatcher:
 
     # -- requests -------------------------------------------------------------------------
     async def submit(
-        self, texts: Sequence[str], labels: Any, options: DecodeOptions, client: Any = None
+        self,
+        texts: Sequence[str],
+        labels: Any,
+        options: DecodeOptions,
+        client: Any = None,
+        adapter: str | None = None,
     ) -> list[list[dict]]:
         """Entities for each text, once the batch this request joins has run. Requests of
         different ``client`` values are served in turn."""
@@ -139,7 +145,7 @@ class MicroBatcher:
         if not texts:
             return []
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(texts, labels, options, future), client)
+        self._queue.put_nowait(_Item(texts, labels, options, future, adapter), client)
         return await future
 
     # -- the worker -----------------------------------------------------------------------
@@ -232,6 +238,7 @@ class MicroBatcher:
             labels,
             options,
             stop,
+            [item.adapter for item in items for _ in item.texts],
         )
         if len(results) != len(texts):
             raise RuntimeError(f"the model returned {len(results)} results for {len(texts)} texts")

@@ -68,6 +68,10 @@ class ExtractRequest(BaseModel):
     )
     flat_ner: StrictBool = Field(True, description="false: entities may nest inside other entities.")
     multi_label: StrictBool = Field(False, description="true: one span may carry several labels.")
+    adapter: StrictStr | None = Field(
+        None,
+        description="A named adapter the server loaded at start (GET /v1/models lists them); null: none.",
+    )
 
     @model_validator(mode="after")
     def _one_of_text_texts(self) -> ExtractRequest:
@@ -96,6 +100,7 @@ class ExtractResult(BaseModel):
 
 class ExtractResponse(BaseModel):
     model: str = Field(description="Name of the model that served the request.")
+    adapter: str | None = Field(None, description="The adapter the texts ran with; null: the base model.")
     results: list[ExtractResult] = Field(description="One per text, in request order.")
     max_entities: int = Field(description="Most entities returned per text (the best-scoring ones).")
 
@@ -108,6 +113,7 @@ class ModelInfo(BaseModel):
     name: str = Field(description="The model folder's name (never its path on the server).")
     architecture: str
     backbone: str
+    adapters: list[str] = Field(default_factory=list, description="Named adapters a request may ask for.")
 
 
 class ModelList(BaseModel):

@@ -87,6 +87,8 @@ function request() {
     threshold: threshold === "" ? null : Number(threshold),
     flat_ner: !$("nested").checked,
     multi_label: $("multi-label").checked,
+    // the adapters the server loaded at start; "" is the base model
+    adapter: $("adapter").value === "" ? null : $("adapter").value,
   };
 }
 
@@ -130,6 +132,14 @@ async function showModel() {
     const response = await fetch("/v1/models");
     const { models } = await response.json();
     $("model").textContent = models.map((m) => m.name).join(", ");
+    const adapters = models.flatMap((m) => m.adapters || []);
+    for (const name of adapters) {
+      const option = document.createElement("option");
+      option.value = name;
+      option.textContent = name;
+      $("adapter").append(option);
+    }
+    $("adapter-choice").hidden = adapters.length === 0;
   } catch {
     $("model").textContent = "(unknown)";
   }
