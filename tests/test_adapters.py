@@ -92,7 +92,12 @@ def test_mixed_adapters_in_one_call_equal_separate_calls(tiny_backbone):
     mixed = model.batch_predict_entities(TEXTS, LABELS, threshold=0.0, adapter=["a", None, "a"])
     alone_a = _scores(model, adapter="a")
     alone_base = _scores(model, adapter=None)
-    assert mixed == [alone_a[0], alone_base[1], alone_a[2]]
+    for got, want in zip(mixed, [alone_a[0], alone_base[1], alone_a[2]], strict=True):
+        # other batch mates pad differently: equal up to float noise
+        assert [(e["start"], e["end"], e["label"]) for e in got] == [
+            (e["start"], e["end"], e["label"]) for e in want
+        ]
+        assert [e["score"] for e in got] == pytest.approx([e["score"] for e in want], abs=1e-5)
 
 
 def test_save_load_round_trip_and_foreign_base(tiny_backbone, tmp_path):

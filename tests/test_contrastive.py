@@ -4,7 +4,8 @@ its type's state, high when a wrong boundary does; zero without mentions; gradie
 import numpy as np
 import torch
 
-from anyner.train.contrastive import BoundaryProjection, boundary_contrastive_loss, gold_spans
+from anyner.train.contrastive import BoundaryProjection, boundary_contrastive_loss
+from anyner.train.targets import gold_spans
 
 
 def _setup(dim=4, words=6):
@@ -55,3 +56,29 @@ def test_gold_spans_index_the_asked_types():
 
     ex = Example(["a", "b", "c"], [(0, 0, "x"), (1, 2, "y"), (2, 2, "z")])
     assert gold_spans([ex], [["y", "x"]]) == [[(0, 0, 1), (1, 2, 0)]]
+
+
+def test_base_training_takes_the_loss_as_an_option(tiny_backbone, tmp_path):
+    import json
+
+    import pytest
+
+    from anyner.errors import InputError
+    from anyner.train.config import config_from_dict
+    from anyner.train.trainer import Trainer
+
+    data = tmp_path / "train.jsonl"
+    line = {"tokenized_text": ["bill", "gates", "founded", "microsoft"], "ner": [[0, 1, "person"]]}
+    data.write_text((json.dumps(line) + "\n") * 4)
+    base = {"output_dir": str(tmp_path / "run"), "backbone": str(tiny_backbone), "train": [str(data)]}
+    options = {"steps": 2, "batch_size": 2, "bf16": False, "threads": 1}
+    cfg = config_from_dict({**base, **options, "contrastive": {"weight": 1.0, "layer": -1}})
+    trainer = Trainer(cfg)
+    assert trainer.contrastive is not None
+    before = trainer.contrastive.project.proj.weight.detach().clone()
+    trainer.run()
+    assert not torch.equal(before, trainer.contrastive.project.proj.weight)  # it trained with the model
+    with pytest.raises(InputError, match="unknown contrastive settings key"):
+        config_from_dict({**base, "contrastive": {"wieght": 1.0}})
+    with pytest.raises(InputError, match="temperature"):
+        config_from_dict({**base, "contrastive": {"temperature": 0}})

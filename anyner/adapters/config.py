@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..train.config import ContrastiveSettings, check_values
 
 # BERT-style names of every linear layer in the encoder, and the span head's linear layers
 # (they are tiny at rank 8, and the head is where a domain's types meet its spans)
@@ -14,24 +15,6 @@ DEFAULT_TARGETS = (
     r".*encoder\.model\..*\.(query|key|value|dense)$",
     r".*head\.(start|end|type_proj)\.[03]$",
 )
-
-
-@dataclass(frozen=True)
-class ContrastiveSettings:
-    """The boundary-aware contrastive loss (BANER §3.1.2): the representation of a mention's
-    boundary words [h_start, h_end] is pulled towards its type's [ENT] state, and the
-    representations of wrong boundaries (start or end moved by up to ``shift`` words) and of
-    random non-mention spans are pushed away."""
-
-    weight: float = 0.5  # against the span × type loss; 0 turns it off
-    temperature: float = 0.1
-    layer: int = -2  # encoder layer whose states are compared (negative: from the top)
-    shift: int = 2  # wrong boundaries: start and/or end moved by 1..shift words
-    random_negatives: int = 8  # non-mention spans per text
-
-    def __post_init__(self) -> None:
-        _check(self, weight=self.weight >= 0, temperature=self.temperature > 0, shift=self.shift >= 1)
-        _check(self, random_negatives=self.random_negatives >= 0)
 
 
 @dataclass(frozen=True)
@@ -51,7 +34,7 @@ class LoraAdaptSettings:
     contrastive: ContrastiveSettings = field(default_factory=ContrastiveSettings)
 
     def __post_init__(self) -> None:
-        _check(self, r=self.r > 0, steps=self.steps > 0, batch_size=self.batch_size > 0, lr=self.lr > 0)
+        check_values(self, r=self.r > 0, steps=self.steps > 0, batch_size=self.batch_size > 0, lr=self.lr > 0)
 
     def target_regex(self) -> str:
         """One pattern for peft (a string target_modules is matched as a full regex)."""
@@ -106,11 +89,3 @@ class AdaptSettings:
             )
         except (TypeError, ValueError) as exc:
             raise InputError(f"invalid adaptation settings: {exc}") from None
-
-
-def _check(obj: object, **checks: bool) -> None:
-    bad = [name for name, ok in checks.items() if not ok]
-    if bad:
-        raise ValueError(
-            f"invalid {type(obj).__name__} value(s): {', '.join(f'{b}={getattr(obj, b)!r}' for b in bad)}"
-        )

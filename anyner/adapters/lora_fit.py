@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 
 from ..data.example import Example
-from ..train.contrastive import BoundaryProjection, boundary_contrastive_loss, gold_spans, layer_states
+from ..train.contrastive import ContrastiveTerm
 from ..train.losses import pair_loss
 from ..train.prepare import window_examples
 from ..train.targets import build_batch
 from .config import LoraAdaptSettings
 from .store import AdapterStore
-from .view import encoder_layers
 
 MAX_TYPES = 25  # labels asked for per text, as in base training
 
@@ -52,17 +52,15 @@ def fit_lora(
     params = store.trainable(name)
     predictor = ner.pipeline
     windows = support_windows(ner, examples)
-    cfg = settings.contrastive
-    use_contrastive = cfg.weight > 0 and predictor.variant.encoding.uses_markers
-    dim = view.encoder.model.config.hidden_size
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(settings.seed)
-    project = BoundaryProjection(dim) if use_contrastive else None
-    trained = params + (list(project.parameters()) if project is not None else [])
+    term = None
+    if settings.contrastive.weight > 0 and predictor.variant.encoding.uses_markers:
+        term = ContrastiveTerm(settings.contrastive, view.encoder.model, ner.config.max_width, settings.seed)
+    trained = params + (term.parameters() if term is not None else [])
     optimizer = torch.optim.AdamW(trained, lr=settings.lr, weight_decay=0.0)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 1.0 - s / settings.steps)
     rng = np.random.default_rng(settings.seed)
-    layers = encoder_layers(view.encoder.model)
     view.train()
     try:
         for step in range(settings.steps):
@@ -77,24 +75,11 @@ def fit_lora(
                 predictor.variant,
                 ner.config.max_width,
             )
-            with layer_states(layers, cfg.layer) as seen:
+            with term.capture() if term is not None else nullcontext([]) as seen:
                 logits = view(**batch.inputs)
             loss = pair_loss(logits, batch.targets, batch.mask)
-            if project is not None:
-                inputs = batch.inputs
-                loss = loss + cfg.weight * boundary_contrastive_loss(
-                    seen[-1],
-                    inputs["word_positions"],
-                    inputs["word_lengths"],
-                    inputs["type_positions"],
-                    gold_spans(batch_examples, types),
-                    project,
-                    temperature=cfg.temperature,
-                    shift=cfg.shift,
-                    random_negatives=cfg.random_negatives,
-                    max_width=ner.config.max_width,
-                    rng=rng,
-                )
+            if term is not None:
+                loss = loss + term.loss(seen, batch.inputs, batch.gold)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()

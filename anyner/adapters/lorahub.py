@@ -28,14 +28,16 @@ def library_folders(root: Path = LIBRARY) -> list[Path]:
     return sorted(p.parent for p in root.glob("*/adapter_manifest.json"))
 
 
+def library_for(store: AdapterStore, root: Path = LIBRARY) -> list[tuple[Path, AdapterManifest]]:
+    """The library adapters made for this base model."""
+    found = [(folder, AdapterManifest.read(folder)) for folder in library_folders(root)]
+    return [(folder, m) for folder, m in found if m.base_hash == store.base_hash()]
+
+
 def load_library(store: AdapterStore, root: Path = LIBRARY) -> list[str]:
     """The library adapters made for this base model, loaded into the peft model once."""
     names = []
-    base = store.base_hash()
-    for folder in library_folders(root):
-        manifest = AdapterManifest.read(folder)
-        if manifest.base_hash != base:
-            continue
+    for folder, manifest in library_for(store, root):
         name = HUB_PREFIX + manifest.name
         if store._peft is None or name not in store._peft.peft_config:
             store._add_peft(

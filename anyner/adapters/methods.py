@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..eval.metrics import score
 from .config import AdaptSettings
 from .lora_fit import fit_lora, support_windows
-from .lorahub import LIBRARY, fit_lorahub, library_folders
+from .lorahub import LIBRARY, fit_lorahub, library_for
 from .manifest import AdapterManifest
 from .prototypes import prototypes_from, support_vectors
 from .store import Adapter, AdapterStore, Prototypes
@@ -225,7 +225,7 @@ def _candidates(ctx: AdaptContext, method: str) -> list[str]:
             raise InputError(f"unknown method {method!r}; methods: {', '.join([*METHODS, 'auto'])}")
         return [method]
     names = ["prototype", "lora"]
-    if library_folders(_library(ctx)):
+    if library_for(ctx.store, _library(ctx)):
         names.append("lorahub")
     return names
 

@@ -55,11 +55,3 @@ class TypeOffsets:
             yield
         finally:
             self.current = None
-
-
-def encoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The transformer blocks of a Hugging Face encoder (BERT, RoBERTa, DeBERTa: ``encoder.layer``)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and name.endswith(("encoder.layer", "layers")) and len(module):
-            return module
-    raise InputError(f"cannot find the transformer layers of {type(model).__name__}")

@@ -31,6 +31,24 @@ class LoraSettings:
 
 
 @dataclass(frozen=True)
+class ContrastiveSettings:
+    """The boundary-aware contrastive loss (BANER §3.1.2): the representation of a mention's
+    boundary words [h_start, h_end] is pulled towards its type's [ENT] state, and the
+    representations of wrong boundaries (start or end moved by up to ``shift`` words) and of
+    random non-mention spans are pushed away."""
+
+    weight: float = 0.5  # against the span × type loss; 0 turns it off
+    temperature: float = 0.1
+    layer: int = -2  # encoder layer whose states are compared (negative: from the top)
+    shift: int = 2  # wrong boundaries: start and/or end moved by 1..shift words
+    random_negatives: int = 8  # non-mention spans per text
+
+    def __post_init__(self) -> None:
+        check_values(self, weight=self.weight >= 0, temperature=self.temperature > 0, shift=self.shift >= 1)
+        check_values(self, random_negatives=self.random_negatives >= 0)
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     output_dir: str
     train: tuple[DataSource, ...]
@@ -78,6 +96,7 @@ class TrainConfig:
     eval_examples: int = 400  # per dev source
     threads: int | None = None
     lora: LoraSettings | None = None
+    contrastive: ContrastiveSettings | None = None  # the boundary-aware contrastive loss, added
 
     def __post_init__(self) -> None:
         from ..variants import get_variant
@@ -177,6 +196,13 @@ def config_from_dict(data: dict[str, Any], base: Path = Path(".")) -> TrainConfi
         if "target_modules" in lora:
             lora["target_modules"] = tuple(lora["target_modules"])
         data["lora"] = LoraSettings(**lora)
+    if data.get("contrastive") is not None:
+        contrastive = data["contrastive"] if isinstance(data["contrastive"], dict) else {}
+        _check_keys(ContrastiveSettings, contrastive, "contrastive settings")
+        try:
+            data["contrastive"] = ContrastiveSettings(**contrastive)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"invalid contrastive settings: {exc}") from None
     for key in ("output_dir", "init_from", "definitions"):
         if data.get(key) is not None:
             data[key] = str(base / data[key])
@@ -191,7 +217,7 @@ def apply_overrides(cfg: TrainConfig, assignments: Sequence[str]) -> TrainConfig
     import yaml
 
     changes: dict[str, Any] = {}
-    known = {f.name for f in dataclasses.fields(TrainConfig)} - {"train", "dev", "lora"}
+    known = {f.name for f in dataclasses.fields(TrainConfig)} - {"train", "dev", "lora", "contrastive"}
     for item in assignments:
         key, sep, raw = item.partition("=")
         key = key.strip()
@@ -227,3 +253,11 @@ def _check_keys(cls: type, data: dict[str, Any], what: str) -> None:
     unknown = sorted(set(data) - known)
     if unknown:
         raise InputError(f"unknown {what} key(s) {unknown}; known keys: {', '.join(sorted(known))}")
+
+
+def check_values(obj: object, **checks: bool) -> None:
+    bad = [name for name, ok in checks.items() if not ok]
+    if bad:
+        raise ValueError(
+            f"invalid {type(obj).__name__} value(s): {', '.join(f'{b}={getattr(obj, b)!r}' for b in bad)}"
+        )

@@ -18,7 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError
 from ..model.model import gather_positions
+from .config import ContrastiveSettings
 
 GoldSpans = Sequence[Sequence[tuple[int, int, int]]]  # per item: (start word, end word, type index)
 
@@ -32,6 +34,51 @@ class BoundaryProjection(nn.Module):
 
     def forward(self, starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
         return self.proj(torch.cat([starts, ends], dim=-1))
+
+
+def encoder_layers(model: nn.Module) -> nn.ModuleList:
+    """The transformer blocks of a Hugging Face encoder (BERT, RoBERTa, DeBERTa: ``encoder.layer``)."""
+    for name, module in model.named_modules():
+        if isinstance(module, nn.ModuleList) and name.endswith(("encoder.layer", "layers")) and len(module):
+            return module
+    raise InputError(f"cannot find the transformer layers of {type(model).__name__}")
+
+
+class ContrastiveTerm:
+    """The loss as training uses it: a projection that trains alongside, the hook on the chosen
+    layer of ``encoder``, and the weighted loss of a batch (base training and LoRA adaptation)."""
+
+    def __init__(self, settings: ContrastiveSettings, encoder: nn.Module, max_width: int, seed: int):
+        self.settings = settings
+        self.max_width = max_width
+        self.layers = encoder_layers(encoder)
+        self.project = BoundaryProjection(encoder.config.hidden_size)
+        self.rng = np.random.default_rng(seed)
+
+    def parameters(self) -> list[nn.Parameter]:
+        return list(self.project.parameters())
+
+    def capture(self):
+        return layer_states(self.layers, self.settings.layer)
+
+    def loss(
+        self, seen: list[torch.Tensor], inputs: dict[str, torch.Tensor], gold: GoldSpans
+    ) -> torch.Tensor:
+        s = self.settings
+        self.project.to(seen[-1].device)
+        return s.weight * boundary_contrastive_loss(
+            seen[-1],
+            inputs["word_positions"],
+            inputs["word_lengths"],
+            inputs["type_positions"],
+            gold,
+            self.project,
+            temperature=s.temperature,
+            shift=s.shift,
+            random_negatives=s.random_negatives,
+            max_width=self.max_width,
+            rng=self.rng,
+        )
 
 
 @contextmanager
@@ -114,12 +161,3 @@ def _random_spans(
         if (s, e) not in taken:
             out.add((s, e))
     return sorted(out)
-
-
-def gold_spans(examples, types: Sequence[Sequence[str]]) -> list[list[tuple[int, int, int]]]:
-    """Each example's mentions of the types it is asked for, with the type's index."""
-    out = []
-    for ex, asked in zip(examples, types, strict=True):
-        where = {label: i for i, label in enumerate(asked)}
-        out.append([(s, e, where[label]) for s, e, label in ex.spans if label in where])
-    return out

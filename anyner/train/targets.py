@@ -4,7 +4,7 @@ type pair (span level) or every word × type × {start, end, inside} (token leve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -18,6 +18,9 @@ class TrainBatch:
     inputs: dict[str, torch.Tensor]  # the model's forward arguments
     targets: torch.Tensor
     mask: torch.Tensor  # which target entries count in the loss
+    # per example: (start word, end word, index of its type among those asked): for the
+    # boundary-aware contrastive loss
+    gold: list[list[tuple[int, int, int]]] = field(default_factory=list)
 
     def to(self, device: torch.device) -> TrainBatch:
         if device.type == "cpu":
@@ -26,6 +29,7 @@ class TrainBatch:
             {k: v.to(device, non_blocking=True) for k, v in self.inputs.items()},
             self.targets.to(device, non_blocking=True),
             self.mask.to(device, non_blocking=True),
+            self.gold,
         )
 
 
@@ -47,4 +51,15 @@ def build_batch(
         examples, shown, builder, pad_id, labels_tokenizer
     )
     targets, mask = variant.level.targets(examples, types, lengths, type_counts, max_width)
-    return TrainBatch(inputs, targets, mask)
+    return TrainBatch(inputs, targets, mask, gold_spans(examples, types))
+
+
+def gold_spans(
+    examples: Sequence[Example], types: Sequence[Sequence[str]]
+) -> list[list[tuple[int, int, int]]]:
+    """Each example's mentions of the types it is asked for, with the type's index."""
+    out = []
+    for ex, asked in zip(examples, types, strict=True):
+        where = {label: i for i, label in enumerate(asked)}
+        out.append([(s, e, where[label]) for s, e, label in ex.spans if label in where])
+    return out

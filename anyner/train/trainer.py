@@ -9,6 +9,7 @@ import math
 import os
 import time
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from ..eval.evaluate import evaluate
 from ..model.lora import add_lora
 from .checkpoint import checkpoint_step, latest_checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .contrastive import ContrastiveTerm
 from .losses import pair_loss
 from .prepare import PROMPT_RESERVE, prepare
 from .progress import TrainProgress
@@ -66,6 +68,15 @@ class Trainer:
                 self.model.encoder.model, lo.r, lo.alpha, lo.dropout, lo.target_modules, self._marker_ids()
             )
         self._prepare_parameters()
+        self.contrastive = None
+        if cfg.contrastive is not None and cfg.contrastive.weight > 0:
+            if not self.variant.encoding.uses_markers:
+                raise InputError(
+                    "the contrastive loss compares spans with [ENT] states: it needs a uni-encoder"
+                )
+            self.contrastive = ContrastiveTerm(
+                cfg.contrastive, self.model.encoder.model, cfg.max_width, cfg.seed
+            )
         builder = self.ner.pipeline.builder
         width = cfg.max_width if self.variant.level.uses_max_width else None
         self.data = prepare(cfg.train, builder, cfg.max_words, width, cfg.seed)
@@ -127,6 +138,8 @@ class Trainer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         groups: dict[tuple[float, float], list] = {}
+        if self.contrastive is not None:  # the loss's projection trains like a head (not saved)
+            groups[(self.cfg.lr_heads, self.cfg.weight_decay)] = self.contrastive.parameters()
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
                 continue
@@ -246,9 +259,17 @@ class Trainer:
                     torch.manual_seed(
                         cfg.seed * 1_000_003 + (step * cfg.grad_accum + micro) * self.world + self.rank
                     )
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                    with (
+                        torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16),
+                        self.contrastive.capture()
+                        if self.contrastive is not None
+                        else nullcontext([]) as seen,
+                    ):
                         logits = self.net(**batch.inputs)
-                    loss = pair_loss(logits, batch.targets, batch.mask, focal) / cfg.grad_accum
+                        loss = pair_loss(logits, batch.targets, batch.mask, focal)
+                        if self.contrastive is not None:
+                            loss = loss + self.contrastive.loss(seen, batch.inputs, batch.gold)
+                    loss = loss / cfg.grad_accum
                     loss.backward()
                     total += loss.item()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.max_grad_norm)
