@@ -257,12 +257,14 @@ class AnyNER(AdapterMixin):
 
         write_native(Path(path), config, state, self.tokenizer, extra)
 
-    def export_onnx(self, path: str | Path, precision: str = "fp32") -> Path:
+    def export_onnx(self, path: str | Path, precision: str = "fp32", adapter: str | None = None) -> Path:
         """Write an ONNX export of this model: a folder that :func:`anyner.load` runs with
-        onnxruntime, tokenizers and numpy, without torch. ``precision``: "fp32" or "int8"."""
+        onnxruntime, tokenizers and numpy, without torch. ``precision``: "fp32" or "int8".
+        ``adapter``: export the model with this LoRA adapter merged in."""
         from .runtime.export import export_onnx
 
-        return export_onnx(self, path, precision)
+        model = self._adapter_store().merged(adapter) if adapter is not None else None
+        return export_onnx(self, path, precision, model)
 
     # -- prediction -------------------------------------------------------------------
     def predict_entities(

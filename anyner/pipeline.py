@@ -55,8 +55,7 @@ class Predictor:
         # label groups and the room they leave for text depend on the prompts only
         self.label_plan = lru_cache(maxsize=1024)(self._plan_labels)
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self.adapters = None  # the model's AdapterStore, once it has adapters
-        self.threads: int | None = None  # for the adapters' torch runs
+        self.adapters = None  # the model's AdapterRunners, once it has adapters
 
     def _plan_labels(self, prompts: tuple[str, ...]) -> tuple[list[list[int]], int]:
         groups = self.builder.group_labels(prompts)
@@ -168,9 +167,7 @@ class Predictor:
             with self.runner.session() as score:
                 yield lambda arrays, passes, labelsets: score(arrays)
             return
-        from .adapters.runner import adapter_session
-
-        with adapter_session(self.adapters, adapter, self.threads) as score:
+        with self.adapters.session(adapter) as score:
             yield score
 
     @staticmethod

@@ -234,3 +234,26 @@ def test_prototypes_need_a_span_model(tiny_backbone):
         model.adapt(SUPPORT, name="x", method="prototype", settings=FAST, evaluate=False)
     model.adapt(SUPPORT, name="y", method="lora", settings=FAST, evaluate=False)  # LoRA works on any variant
     assert _scores(model, adapter="y") != _scores(model)
+
+
+def test_a_lora_adapter_runs_on_onnxruntime_over_its_own_export(tiny_backbone, tmp_path):
+    pytest.importorskip("onnxruntime")
+    model = _model(tiny_backbone)
+    model.save(tmp_path / "model")
+    from anyner import load
+
+    onnx = load(tmp_path / "model", precision="fp32", runtime="onnx")
+    torch_model = load(tmp_path / "model", precision="fp32", runtime="torch")
+    for m in (onnx, torch_model):
+        m.adapt(SUPPORT, name="a", method="lora", settings=FAST, evaluate=False)
+    assert onnx.adapters["a"].base_hash == torch_model.adapters["a"].base_hash
+    got, want = _scores(onnx, adapter="a"), _scores(torch_model, adapter="a")
+    for g, w in zip(got, want, strict=True):
+        assert [(e["start"], e["end"], e["label"]) for e in g] == [
+            (e["start"], e["end"], e["label"]) for e in w
+        ]
+        assert [e["score"] for e in g] == pytest.approx([e["score"] for e in w], abs=1e-4)
+    assert _scores(onnx, adapter="a") != _scores(onnx, adapter=None)
+    folder = onnx.export_onnx(tmp_path / "adapted", adapter="a")
+    exported = load(folder)
+    assert [[e["label"] for e in r] for r in _scores(exported)] == [[e["label"] for e in r] for r in got]

@@ -9,11 +9,13 @@ from typing import Any
 from ..errors import InputError
 from ..train.config import ContrastiveSettings, check_values
 
-# BERT-style names of every linear layer in the encoder, and the span head's linear layers
-# (they are tiny at rank 8, and the head is where a domain's types meet its spans)
+# BERT-style names of every linear layer in the text encoder, and the span head's linear layers
+# (tiny at rank 8, and the head is where a domain's types meet its spans). peft matches them
+# against whole module names: a bi-encoder's label encoder ("labels_encoder.…") is left alone,
+# so its cached label vectors stay valid under every adapter.
 DEFAULT_TARGETS = (
-    r".*encoder\.model\..*\.(query|key|value|dense)$",
-    r".*head\.(start|end|type_proj)\.[03]$",
+    r"encoder\.model\..*\.(query|key|value|dense)",
+    r"head\.(start|end|type_proj)\.[03]",
 )
 
 

@@ -36,11 +36,11 @@ class AdapterMixin:
                 "export: load the weights folder it was exported from"
             )
         if self._store is None:
+            from .runner import AdapterRunners
             from .store import AdapterStore
 
             self._store = AdapterStore(self.model)
-            self._predictor.adapters = self._store
-            self._predictor.threads = self.options.threads
+            self._predictor.adapters = AdapterRunners(self, self._store)
         return self._store
 
     def adapt(
@@ -86,7 +86,8 @@ class AdapterMixin:
             ]
         log = print if verbose else (lambda message: None)
         ctx = AdaptContext(self, store, list(labels), settings or AdaptSettings(), log)
-        return adapt(ctx, name, method, examples, evaluate)
+        with self._predictor.adapters.on_torch():
+            return adapt(ctx, name, method, examples, evaluate)
 
     @property
     def adapters(self) -> Mapping[str, AdapterManifest]:
@@ -114,6 +115,7 @@ class AdapterMixin:
 
     def delete_adapter(self, name: str) -> None:
         self._adapter_store().delete(name)
+        self._predictor.adapters.forget(name)
         if self._active_adapter == name:
             self._active_adapter = None
 

@@ -48,12 +48,12 @@ def fit_lora(
 ) -> None:
     """Add LoRA adapter ``name`` to ``store`` and train it; the base weights do not change."""
     flags = {p: p.requires_grad for p in store.base.parameters()}
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(settings.seed)  # the LoRA matrices' initial values too: a fit repeats exactly
     view = store.new_lora(name, settings)
     params = store.trainable(name)
     predictor = ner.pipeline
     windows = support_windows(ner, examples)
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(settings.seed)
     term = None
     if settings.contrastive.weight > 0 and predictor.variant.encoding.uses_markers:
         term = ContrastiveTerm(settings.contrastive, view.encoder.model, ner.config.max_width, settings.seed)

@@ -124,6 +124,23 @@ class AdapterStore:
 
         return get_peft_model_state_dict(self._peft, adapter_name=name)
 
+    def merged(self, name: str) -> nn.Module:
+        """A standalone copy of the base model with adapter ``name``'s LoRA weights merged in
+        (what an ONNX export of the adapted model traces)."""
+        import copy
+
+        from peft.tuners.lora import LoraLayer
+
+        if not self.get(name).manifest.lora:
+            raise InputError(f"adapter {name!r} has no LoRA weights to merge")
+        model = copy.deepcopy(self.base)
+        with torch.no_grad():
+            for path, module in self.view.named_modules():
+                if isinstance(module, LoraLayer) and name in module.lora_A:
+                    target = model.get_submodule(path)
+                    target.weight += module.get_delta_weight(name).to(target.weight.dtype)
+        return model.eval()
+
     # -- selection ---------------------------------------------------------------------
     @contextmanager
     def active(self, name: str) -> Iterator[nn.Module]:

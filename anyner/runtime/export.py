@@ -45,12 +45,12 @@ EXPORT_VERSION = 2  # part of the cache key: a change to how models are exported
 MAX_DIFF = 1e-4  # an fp32 export whose probabilities differ more from torch's is refused
 
 
-def export_onnx(ner, folder: str | Path, precision: str = "fp32") -> Path:
+def export_onnx(ner, folder: str | Path, precision: str = "fp32", model=None) -> Path:
     """Write ``ner`` (an :class:`anyner.AnyNER` holding a torch model) to ``folder`` as
     ``model.onnx``, ``anyner_config.json`` and tokenizer files; ``anyner.load(folder)`` then
     runs it with onnxruntime, without torch. ``precision``: "fp32", or "int8" (weights in int8,
     activations quantised on the fly). The fp32 graph is checked against torch before it is
-    written."""
+    written. ``model``: the torch network to trace instead of ``ner.model`` (an adapted copy)."""
     if precision not in EXPORT_PRECISIONS:
         raise InputError(f"ONNX export precision must be 'fp32' or 'int8', got {precision!r}")
     if ner.model is None:
@@ -60,8 +60,9 @@ def export_onnx(ner, folder: str | Path, precision: str = "fp32") -> Path:
         # the folder is replaced as a whole: never someone's other files
         raise InputError(f"{folder} exists and is not an ONNX export: export into a new or empty folder")
     predictor = ner.pipeline
-    was_training = ner.model.training
-    scores = ScoreModel(ner.model).eval()  # the exporter puts back the mode it found: eval
+    network = model if model is not None else ner.model
+    was_training = network.training
+    scores = ScoreModel(network).eval()  # the exporter puts back the mode it found: eval
     two_stage = predictor.variant.two_stage
     try:
         traced, other = _sample(ner, 2), _sample(ner, 5)
@@ -90,20 +91,21 @@ def export_onnx(ner, folder: str | Path, precision: str = "fp32") -> Path:
             info = OnnxInfo(precision, predictor.pad_id, OPSET)
             (tmp / CONFIG_FILE).write_text(config_json(config, info), encoding="utf-8")
     finally:
-        ner.model.train(was_training)
+        network.train(was_training)
     return folder
 
 
-def cached_export(ner, precision: str) -> Path:
+def cached_export(ner, precision: str, model=None) -> Path:
     """The export of ``ner`` in ``precision`` under the cache folder (``$ANYNER_CACHE``, else
     ``$XDG_CACHE_HOME/anyner``, else ``~/.cache/anyner``), in ``onnx/<hash of weights, config
-    and tokenizer>-<precision>``; exported on first use."""
-    folder = cache_root() / "onnx" / f"{fingerprint(ner)}-{precision}"
+    and tokenizer>-<precision>``; exported on first use. ``model``: an adapted copy of the
+    network to export instead (its merged weights are in the hash: one export per adapter)."""
+    folder = cache_root() / "onnx" / f"{fingerprint(ner, model)}-{precision}"
     if _usable(folder):
         return folder
     shutil.rmtree(folder, ignore_errors=True)  # a broken export left behind
     try:
-        export_onnx(ner, folder, precision)
+        export_onnx(ner, folder, precision, model)
     except OSError:
         if not _usable(folder):  # otherwise another process exported the same model meanwhile
             raise
@@ -116,13 +118,13 @@ def cache_root() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "anyner"
 
 
-def fingerprint(ner) -> str:
+def fingerprint(ner, model=None) -> str:
     h = hashlib.sha256()
     config = {**ner.config.to_dict(), "max_tokens": ner.pipeline.builder.max_tokens}
     meta = {"export": EXPORT_VERSION, "config": config, "pad_id": ner.pipeline.pad_id}
     h.update(json.dumps(meta, sort_keys=True).encode())
     h.update(ner.tokenizer.backend_tokenizer.to_str().encode())
-    for name, tensor in sorted(ner.model.state_dict().items()):
+    for name, tensor in sorted((model if model is not None else ner.model).state_dict().items()):
         h.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         h.update(tensor.detach().contiguous().reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()[:24]
