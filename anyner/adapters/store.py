@@ -192,6 +192,9 @@ class AdapterStore:
                     for item in nested.iterdir():
                         shutil.move(str(item), tmp / item.name)
                     nested.rmdir()
+                (tmp / "README.md").unlink(
+                    missing_ok=True
+                )  # peft's model-card template; the manifest says it all
             if adapter.prototypes is not None:
                 labels = list(adapter.prototypes.offsets)
                 save_file(
