@@ -1,7 +1,8 @@
 """method="lorahub": a weighted composition of the library's domain adapters (LoraHub, Huang
 et al. 2023, as BANER §3.2.3 uses it): for every LoRA layer, A = Σ wᵢ·Aᵢ and B = Σ wᵢ·Bᵢ, with
 the weights w found without gradients by minimising the span × type loss on the support set
-plus an L1 penalty on w (scipy's Powell search, within bounds)."""
+plus an L1 penalty on w (scipy's Powell search, within bounds). The loss weighs mentions and
+non-mentions equally (see :func:`balanced_loss`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..data.example import Example
 from ..errors import InputError
-from ..train.losses import pair_loss
 from ..train.targets import build_batch
 from .config import LoraHubSettings
 from .lora_fit import asked_types
@@ -66,6 +67,20 @@ def compose(store: AdapterStore, name: str, sources: Sequence[str], weights: np.
                         target.add_(getattr(module, attr)[src].weight, alpha=w)
 
 
+def balanced_loss(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) -> float:
+    """Mean BCE over the mentions plus mean BCE over everything else. The summed loss of
+    training is dominated by the many non-mention pairs, so a search over a few weights finds
+    compositions that predict nothing; weighing both sides equally rules that out."""
+    loss = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none") * mask
+    positive = (targets * mask).bool()
+    negative = mask.bool() & ~positive
+    return (
+        float(loss[positive].mean() + loss[negative].mean())
+        if positive.any()
+        else float(loss[negative].mean())
+    )
+
+
 def fit_lorahub(
     ner,
     store: AdapterStore,
@@ -105,7 +120,7 @@ def fit_lorahub(
     def objective(weights: np.ndarray) -> float:
         compose(store, name, sources, weights)
         with torch.inference_mode():
-            loss = sum(float(pair_loss(view(**b.inputs), b.targets, b.mask)) for b in batches) / len(batches)
+            loss = sum(balanced_loss(view(**b.inputs), b.targets, b.mask) for b in batches) / len(batches)
         return loss + settings.l1 * float(np.abs(weights).sum())
 
     store._peft.base_model.set_adapter(name)
