@@ -116,3 +116,27 @@ def test_page_shows_the_api_error(browser, url):
     assert error.is_displayed()
     assert "duplicate label 'person'" in error.text
     assert not browser.find_element(By.ID, "output").is_displayed()
+
+
+def test_page_offers_the_servers_adapters(browser, tiny_backbone):
+    import torch
+
+    from anyner import AnyNER
+    from anyner.adapters import AdaptSettings, LoraAdaptSettings
+
+    torch.manual_seed(0)
+    model = AnyNER.from_backbone(tiny_backbone, dropout=0.0)
+    support = [{"tokenized_text": ["bill", "gates", "founded", "microsoft"], "ner": [[0, 1, "person"]]}]
+    settings = AdaptSettings(lora=LoraAdaptSettings(steps=5))
+    model.adapt(support, name="legal", method="lora", settings=settings, evaluate=False)
+    text = "bill gates founded microsoft in new york"
+    with running(create_app(model)) as (address, _):
+        submit(browser, address, text, "person, organization", "0.3", adapter="legal")
+        request = {"text": text, "labels": ["person", "organization"], "threshold": 0.3, "adapter": "legal"}
+        api = httpx.post(f"{address}/v1/extract", json=request, timeout=30).json()
+        browser.find_element(By.CSS_SELECTOR, "#raw summary").click()
+        shown = json.loads(browser.find_element(By.ID, "json").text)
+    assert shown == api and shown["adapter"] == "legal"
+    page = browser.execute_script(READ_PAGE)
+    want = sorted((e["start"], e["end"], e["label"]) for e in api["results"][0]["entities"])
+    assert [g[:3] for g in marks_as_api_entities(page)] == want

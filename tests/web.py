@@ -65,11 +65,18 @@ def chromium(width: int = 1100, height: int = 800):
 
 
 def submit(
-    browser, url: str, text: str, labels: str, threshold: str, nested: bool = False, multi_label: bool = False
+    browser,
+    url: str,
+    text: str,
+    labels: str,
+    threshold: str,
+    nested: bool = False,
+    multi_label: bool = False,
+    adapter: str | None = None,
 ) -> None:
     """Fill in the web page's form as a person would, click, and wait for the answer."""
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     browser.get(url + "/")
     field = browser.find_element(By.ID, "text")
@@ -84,6 +91,9 @@ def submit(
     for name, on in (("nested", nested), ("multi-label", multi_label)):
         if browser.find_element(By.ID, name).is_selected() != on:
             browser.find_element(By.ID, name).click()
+    if adapter is not None:  # the menu fills once the page has asked the server for its adapters
+        WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "adapter-choice").is_displayed())
+        Select(browser.find_element(By.ID, "adapter")).select_by_value(adapter)
     browser.find_element(By.ID, "extract").click()
     WebDriverWait(browser, 30).until(
         lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-state") in ("done", "error")
