@@ -14,7 +14,7 @@ from ..data.example import Example
 from ..train.contrastive import ContrastiveTerm
 from ..train.losses import pair_loss
 from ..train.prepare import window_examples
-from ..train.targets import build_batch
+from ..train.targets import TrainBatch, build_batch
 from .config import LoraAdaptSettings
 from .store import AdapterStore
 
@@ -24,6 +24,20 @@ MAX_TYPES = 25  # labels asked for per text, as in base training
 def support_windows(ner, examples: Sequence[Example]) -> list[Example]:
     predictor = ner.pipeline
     return window_examples(examples, predictor.builder, ner.config.max_words, Counter())
+
+
+def support_batch(ner, examples: Sequence[Example], types: Sequence[Sequence[str]]) -> TrainBatch:
+    """A training batch of support texts, each asked for ``types``."""
+    predictor = ner.pipeline
+    return build_batch(
+        examples,
+        types,
+        predictor.builder,
+        predictor.pad_id,
+        predictor.variant,
+        ner.config.max_width,
+        labels_tokenizer=predictor.labels_tokenizer,
+    )
 
 
 def asked_types(ex: Example, labels: Sequence[str], rng: np.random.Generator) -> list[str]:
@@ -67,14 +81,7 @@ def fit_lora(
             pick = rng.choice(len(windows), min(settings.batch_size, len(windows)), replace=False)
             batch_examples = [windows[i] for i in pick]
             types = [asked_types(ex, labels, rng) for ex in batch_examples]
-            batch = build_batch(
-                batch_examples,
-                types,
-                predictor.builder,
-                predictor.pad_id,
-                predictor.variant,
-                ner.config.max_width,
-            )
+            batch = support_batch(ner, batch_examples, types)
             with term.capture() if term is not None else nullcontext([]) as seen:
                 logits = view(**batch.inputs)
             loss = pair_loss(logits, batch.targets, batch.mask)

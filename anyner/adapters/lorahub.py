@@ -15,9 +15,8 @@ import torch.nn.functional as F
 
 from ..data.example import Example
 from ..errors import InputError
-from ..train.targets import build_batch
 from .config import LoraHubSettings
-from .lora_fit import asked_types
+from .lora_fit import asked_types, support_batch
 from .manifest import AdapterManifest
 from .store import AdapterStore
 
@@ -102,18 +101,13 @@ def fit_lorahub(
         r=first.r, lora_alpha=first.lora_alpha, lora_dropout=0.0, target_modules=first.target_modules
     )
     store._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
-    predictor = ner.pipeline
     rng = np.random.default_rng(0)
     windows = support_windows(ner, examples)[: settings.max_examples]
     batches = []
     for i in range(0, len(windows), 8):
         chunk = windows[i : i + 8]
         types = [asked_types(ex, labels, rng) for ex in chunk]
-        batches.append(
-            build_batch(
-                chunk, types, predictor.builder, predictor.pad_id, predictor.variant, ner.config.max_width
-            )
-        )
+        batches.append(support_batch(ner, chunk, types))
     view = store.view
     view.eval()
 

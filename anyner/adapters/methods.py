@@ -17,7 +17,7 @@ from .config import AdaptSettings
 from .lora_fit import fit_lora, support_windows
 from .lorahub import LIBRARY, fit_lorahub, library_for
 from .manifest import AdapterManifest
-from .prototypes import prototypes_from, support_vectors
+from .prototypes import prototype_problem, prototypes_from, support_vectors
 from .store import Adapter, AdapterStore, Prototypes
 
 CV_PREFIX = "_cv_"  # temporary adapters of cross-validation; no user name starts with "_"
@@ -54,7 +54,8 @@ def _manifest(ctx: AdaptContext, name: str, method: str, lora: bool, prototypes:
 
 def _best_prototypes(ctx: AdaptContext, name: str, examples: Sequence[Example], lora: bool) -> Prototypes:
     """Prototypes with the blend that scores best on held-out support folds."""
-    ctx.store.offsets()  # a model whose head cannot take prototypes fails here, before any work
+    if (problem := prototype_problem(ctx.ner)) is not None:
+        raise InputError(problem)
     model = ctx.store.view if lora else ctx.store.base
     windows = support_windows(ctx.ner, examples)
     vectors = support_vectors(ctx.ner, model, windows, ctx.labels)
@@ -224,7 +225,7 @@ def _candidates(ctx: AdaptContext, method: str) -> list[str]:
         if method not in METHODS:
             raise InputError(f"unknown method {method!r}; methods: {', '.join([*METHODS, 'auto'])}")
         return [method]
-    names = ["prototype", "lora"]
+    names = ["lora"] if prototype_problem(ctx.ner) else ["prototype", "lora"]
     if library_for(ctx.store, _library(ctx)):
         names.append("lorahub")
     return names

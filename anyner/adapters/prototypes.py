@@ -19,11 +19,22 @@ import torch
 from torch import nn
 
 from ..data.example import Example
-from ..train.targets import build_batch
-from .lora_fit import asked_types
+from .lora_fit import asked_types, support_batch
 
 RANDOM_SPANS = 8  # non-mention spans sampled per support text
 MARGIN = 4.0  # logit added at a label's mean mention (σ(4) = 0.98) when β = 1
+
+
+def prototype_problem(ner) -> str | None:
+    """Why prototypes cannot work on this model, or None: they shift the type side of a span
+    head that reads its types from the text's own pass (the uni-span variant)."""
+    variant = ner.pipeline.variant
+    if variant.two_stage or not hasattr(ner.model.head, "type_proj") or not hasattr(ner.model.head, "start"):
+        return (
+            f"prototypes need a span-level uni-encoder (uni-span); this model is {variant.name}: "
+            "use method='lora'"
+        )
+    return None
 
 
 @dataclass
@@ -38,7 +49,6 @@ def support_vectors(
     ner, model: nn.Module, windows: Sequence[Example], labels: Sequence[str]
 ) -> SupportVectors:
     """Run ``model`` (the base model, or the view with an adapter active) over the support."""
-    predictor = ner.pipeline
     head = model.head
     rng = np.random.default_rng(0)
     seen: list[torch.Tensor] = []
@@ -51,9 +61,7 @@ def support_vectors(
             for i in range(0, len(windows), 8):
                 chunk = list(windows[i : i + 8])
                 types = [asked_types(ex, labels, rng) for ex in chunk]
-                batch = build_batch(
-                    chunk, types, predictor.builder, predictor.pad_id, predictor.variant, ner.config.max_width
-                )
+                batch = support_batch(ner, chunk, types)
                 seen.clear()
                 model(**batch.inputs)
                 words = seen[-1]

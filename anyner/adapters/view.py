@@ -15,8 +15,6 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from ..errors import InputError
-
 
 def shared_copy(model: nn.Module) -> nn.Module:
     """A copy of ``model``'s modules whose parameters and buffers are the very same tensors."""
@@ -29,11 +27,6 @@ class TypeOffsets:
     against type ``t`` as ``t · v``; with an offset ``(o, b)`` it scores ``(t + o) · v + b``."""
 
     def __init__(self, head: nn.Module):
-        if not (hasattr(head, "type_side") and hasattr(head, "out") and hasattr(head, "type_proj")):
-            raise InputError(
-                "prototypes need a span-level model (uni-span): this model's head scores words, "
-                "not spans; use method='lora'"
-            )
         self.head = head
         self.current: tuple[torch.Tensor, torch.Tensor] | None = None  # (B, C, D), (B, C)
         plain = head.type_side
