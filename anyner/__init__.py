@@ -14,6 +14,8 @@ __version__ = "0.1.0"
 __all__ = ["AnyNER", "AnyNERError", "BackboneNotFoundError", "CheckpointError", "InputError", "load"]
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "weights" / "default"
+# models shipped with anyner, by name: load("multilingual")
+SHIPPED = {"default": DEFAULT_MODEL_DIR, "multilingual": Path(__file__).parent / "weights" / "multilingual"}
 
 
 def load(
@@ -47,6 +49,12 @@ def load(
                 "e.g. anyner.load('path/to/model') or `anyner extract --model path/to/model`"
             )
         model = DEFAULT_MODEL_DIR
+    elif isinstance(model, str) and model in SHIPPED and not Path(model).exists():
+        if not SHIPPED[model].is_dir():
+            raise CheckpointError(
+                f"this anyner build does not ship the {model!r} model yet; pass a model folder instead"
+            )
+        model = SHIPPED[model]
     return AnyNER.from_pretrained(model, precision=precision, runtime=runtime, threads=threads)
 
 

@@ -164,6 +164,7 @@ class AnyNER(AdapterMixin):
         model, tokenizer, labels_tokenizer = read_model(folder)
         ner = cls.__new__(cls)
         ner._build(model, tokenizer, options, labels_tokenizer)
+        ner._attach(folder)
         return ner
 
     @classmethod
@@ -311,7 +312,7 @@ class AnyNER(AdapterMixin):
                 raise InputError(f"text {i} is a {type(text).__name__}, not a string")
         options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(texts, labels)
-        adapters = self._adapters_for(adapter, len(texts))
+        adapters = self._adapters_for(adapter, texts)
         self._check_export_is_current()
         read = [readable(text) for text in texts]
         found = self._predictor.predict(read, labelsets, options, adapters)
@@ -344,7 +345,7 @@ class AnyNER(AdapterMixin):
             docs.append(_joined([readable(w) for w in words]))
         options = DecodeOptions(threshold, flat_ner, multi_label, batch_size, batch_tokens)
         labelsets = self._labelsets(docs, labels)
-        adapters = self._adapters_for(adapter, len(docs))
+        adapters = self._adapters_for(adapter, docs)
         self._check_export_is_current()
         found = self._predictor.predict_words(docs, labelsets, options, adapters)
         return [

@@ -25,9 +25,14 @@ class _Active:
 ACTIVE = _Active()
 
 
+AUTO = "auto"  # adapter="auto": each text goes where the router sends it
+ADAPTERS_DIR, ROUTER_DIR = "adapters", "router"  # in a model folder: loaded with it
+
+
 class AdapterMixin:
     _store: AdapterStore | None = None
     _active_adapter: str | None = None
+    _router = None
 
     def _adapter_store(self) -> AdapterStore:
         if self.model is None:
@@ -101,8 +106,10 @@ class AdapterMixin:
         return self._active_adapter
 
     def set_adapter(self, name: str | None) -> None:
-        """The adapter later calls use by default (None: the base model)."""
-        if name is not None:
+        """The adapter later calls use by default (None: the base model; "auto": the router's choice)."""
+        if name == AUTO and self._router is None:
+            raise InputError("set_adapter('auto') needs a router: set_router(...) first")
+        if name is not None and name != AUTO:
             self._adapter_store().get(name)
         self._active_adapter = name
 
@@ -119,12 +126,61 @@ class AdapterMixin:
         if self._active_adapter == name:
             self._active_adapter = None
 
-    def _adapters_for(self, adapter, count: int) -> list[str | None] | None:
+    # -- routing (RetrieveAll) ------------------------------------------------------------
+    @property
+    def router(self):
+        return self._router
+
+    def set_router(self, router) -> None:
+        """A :class:`~anyner.adapters.router.Router` over this model's sentence vectors; with it,
+        ``adapter="auto"`` sends each text to the adapter its nearest labelled examples belong to."""
+        if router is not None and router.dim != self.config.hidden_size:
+            raise InputError(
+                f"this router's bank holds {router.dim}-dimensional vectors and this model makes "
+                f"{self.config.hidden_size}: build the router with this model"
+            )
+        self._router = router
+
+    def route(self, texts: Sequence[str]) -> list[dict]:
+        """Where ``adapter="auto"`` sends each text: ``{"adapter": name or None, "confidence"}``
+        (None: the shared base: nothing in the bank was close enough, the adapter it points to
+        is not loaded, or the text is empty)."""
+        return [r.to_dict() for r in self._routes(list(texts))]
+
+    def _routes(self, texts: list[str]):
+        from .embedding import sentence_vectors
+        from .router import Route
+
+        if self._router is None:
+            raise InputError(
+                "adapter='auto' and route() need a router, and this model has none: pass an adapter "
+                "name, or set_router(...)"
+            )
+        self._adapter_store()
+        routes = self._router.route(sentence_vectors(self, texts), empty=[not t.strip() for t in texts])
+        loaded = self.adapters
+        return [r if r.adapter is None or r.adapter in loaded else Route(None, 0.0) for r in routes]
+
+    def _attach(self, folder: Path) -> None:
+        """Adapters and a router saved inside a model folder come with it."""
+        from .router import Router
+
+        if (folder / ADAPTERS_DIR).is_dir():
+            for sub in sorted(p for p in (folder / ADAPTERS_DIR).iterdir() if p.is_dir()):
+                self.load_adapter(sub)
+        if (folder / ROUTER_DIR).is_dir():
+            self.set_router(Router.load(folder / ROUTER_DIR, self.config.hidden_size))
+            self._active_adapter = AUTO
+
+    def _adapters_for(self, adapter, texts) -> list[str | None] | None:
         """Per text, the adapter it runs with (None everywhere: the base path, untouched)."""
+        count = len(texts)
         if adapter is ACTIVE:
             adapter = self._active_adapter
         if adapter is None:
             return None
+        if adapter == AUTO:
+            return [r.adapter for r in self._routes([_plain(t) for t in texts])]
         if isinstance(adapter, str):
             self._adapter_store().get(adapter)
             return [adapter] * count
@@ -137,3 +193,8 @@ class AdapterMixin:
             if n is not None:
                 self._adapter_store().get(n)
         return names
+
+
+def _plain(text) -> str:
+    """A text as the router reads it (pre-split words are joined by spaces)."""
+    return text if isinstance(text, str) else " ".join(text.words)
