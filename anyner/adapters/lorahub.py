@@ -39,10 +39,8 @@ def load_library(store: AdapterStore, root: Path = LIBRARY) -> list[str]:
     names = []
     for folder, manifest in library_for(store, root):
         name = HUB_PREFIX + manifest.name
-        if store._peft is None or name not in store._peft.peft_config:
-            store._add_peft(
-                name, lambda peft, f=folder, n=name: peft.load_adapter(str(f), adapter_name=n), folder=folder
-            )
+        if not store.has_lora(name):
+            store.load_lora(name, folder)
         names.append(name)
     if not names:
         raise InputError(
@@ -96,11 +94,11 @@ def fit_lorahub(
     from .lora_fit import support_windows
 
     sources = load_library(store, library)
-    first = store._peft.peft_config[sources[0]]
+    first = store.lora_config(sources[0])
     config = LoraConfig(
         r=first.r, lora_alpha=first.lora_alpha, lora_dropout=0.0, target_modules=first.target_modules
     )
-    store._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
+    store.new_lora_with(name, config)
     rng = np.random.default_rng(0)
     windows = support_windows(ner, examples)[: settings.max_examples]
     batches = []
@@ -117,7 +115,7 @@ def fit_lorahub(
             loss = sum(balanced_loss(view(**b.inputs), b.targets, b.mask) for b in batches) / len(batches)
         return loss + settings.l1 * float(np.abs(weights).sum())
 
-    store._peft.base_model.set_adapter(name)
+    store.select_lora(name)
     bounds = [(-settings.bound, settings.bound)] * len(sources)
     found = minimize(
         objective,

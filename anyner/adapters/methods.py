@@ -173,8 +173,7 @@ def cross_validate(ctx: AdaptContext, method: str, examples: Sequence[Example]) 
             try:
                 g, f = _run(ctx, replace(adapter, manifest=replace(adapter.manifest, name=trial)), test)
             finally:
-                if adapter.manifest.lora:
-                    ctx.store._peft.base_model.delete_adapter(trial)
+                ctx.store.drop_lora(trial)
         gold += g
         found += f
     return round(100 * score(gold, found).micro.f1, 2)

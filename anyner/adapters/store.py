@@ -7,6 +7,7 @@ never modified, so selecting no adapter gives the base model's outputs bit for b
 from __future__ import annotations
 
 import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -96,8 +97,25 @@ class AdapterStore:
             lora_dropout=settings.dropout,
             target_modules=settings.target_regex(),
         )
+        return self.new_lora_with(name, config)
+
+    def new_lora_with(self, name: str, config) -> nn.Module:
+        """Add an empty LoRA adapter ``name`` from a peft ``LoraConfig``; returns the view."""
         self._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
         return self.view
+
+    def load_lora(self, name: str, folder: Path) -> None:
+        """Add the LoRA weights saved in ``folder`` (peft's files) as ``name``."""
+        self._add_peft(name, lambda peft: peft.load_adapter(str(folder), adapter_name=name), folder=folder)
+
+    def has_lora(self, name: str) -> bool:
+        return self._peft is not None and name in self._peft.peft_config
+
+    def lora_config(self, name: str):
+        return self._peft.peft_config[name]
+
+    def select_lora(self, name: str) -> None:
+        self._peft.base_model.set_adapter(name)
 
     def _add_peft(self, name: str, add, config=None, folder: Path | None = None) -> None:
         """Create the peft model on first use (keeping the base's trainable flags as they were)."""
@@ -173,10 +191,17 @@ class AdapterStore:
         self.adapters[adapter.manifest.name] = adapter
 
     def delete(self, name: str) -> None:
-        adapter = self.get(name)
-        if adapter.manifest.lora:
-            self._peft.base_model.delete_adapter(name)
+        if self.get(name).manifest.lora:
+            self.drop_lora(name)
         del self.adapters[name]
+
+    def drop_lora(self, name: str) -> None:
+        """Remove LoRA weights ``name`` from the peft model (a deleted or a trial adapter)."""
+        if self._peft is None or name not in self._peft.peft_config:
+            return
+        with warnings.catch_warnings():  # peft names the adapter it activates instead; we pick per call
+            warnings.simplefilter("ignore", UserWarning)
+            self._peft.base_model.delete_adapter(name)
 
     def save(self, name: str, folder: Path) -> None:
         from safetensors.numpy import save_file
@@ -225,12 +250,9 @@ class AdapterStore:
         prototypes = _read_prototypes(folder) if manifest.prototypes else None
         if manifest.lora:
             try:
-                self._add_peft(
-                    name, lambda peft: peft.load_adapter(str(folder), adapter_name=name), folder=folder
-                )
+                self.load_lora(name, folder)
             except Exception as exc:  # peft and safetensors raise many types for damaged files
-                if self._peft is not None and name in self._peft.peft_config:
-                    self._peft.base_model.delete_adapter(name)
+                self.drop_lora(name)
                 raise CheckpointError(
                     f"cannot load the LoRA weights in {folder}: {type(exc).__name__}: {exc}"
                 ) from exc
