@@ -277,3 +277,15 @@ def test_the_shipped_domain_adapters_fit_the_shipped_default_model():
         manifest = AdapterManifest.read(folder)
         assert manifest.base_hash == base and manifest.lora, folder
         assert (folder / "adapter_model.safetensors").stat().st_size < 2_000_000
+
+
+def test_a_lora_fit_after_a_prototype_run_still_trains(tiny_backbone):
+    """A prototype-only adapter runs with the LoRA layers off; the next LoRA fit must turn
+    them back on, or it trains nothing and equals the base model."""
+    model = _model(tiny_backbone)
+    model.adapt(SUPPORT, name="first", method="lora", settings=FAST, evaluate=False)  # the peft model exists
+    model.adapt(SUPPORT, name="proto", method="prototype", settings=FAST, evaluate=False)
+    _scores(model, adapter="proto")  # runs with the LoRA layers off
+    model.adapt(SUPPORT, name="second", method="lora", settings=FAST, evaluate=False)
+    assert _scores(model, adapter="second") != _scores(model)
+    assert _scores(model, adapter="second") == _scores(model, adapter="first")  # same seed, same fit

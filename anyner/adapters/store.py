@@ -115,7 +115,10 @@ class AdapterStore:
         return self._peft.peft_config[name]
 
     def select_lora(self, name: str) -> None:
+        """Make LoRA weights ``name`` the active ones, with the LoRA layers on (a prototype-only
+        adapter turns them off for its run)."""
         self._peft.base_model.set_adapter(name)
+        self._peft.base_model.enable_adapter_layers()
 
     def _add_peft(self, name: str, add, config=None, folder: Path | None = None) -> None:
         """Create the peft model on first use (keeping the base's trainable flags as they were)."""
@@ -131,7 +134,7 @@ class AdapterStore:
                     self._peft = PeftModel(view, config, adapter_name=name)
             else:
                 add(self._peft)
-            self._peft.base_model.set_adapter(name)
+            self.select_lora(name)
         finally:
             for p, flag in flags.items():
                 p.requires_grad_(flag)
@@ -166,8 +169,7 @@ class AdapterStore:
         adapter = self.get(name)
         view = self.view
         if adapter.manifest.lora:
-            self._peft.base_model.set_adapter(name)
-            self._peft.base_model.enable_adapter_layers()
+            self.select_lora(name)
         elif self._peft is not None:
             self._peft.base_model.disable_adapter_layers()
         yield view
