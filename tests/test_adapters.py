@@ -162,8 +162,20 @@ def test_adapt_chooses_by_cross_validation(tiny_backbone):
     model = _model(tiny_backbone)
     report = model.adapt(SUPPORT, name="x", method="auto", settings=FAST)
     assert {"base", "prototype", "lora"} <= set(report.fold_f1)
-    assert report.method == max(("prototype", "lora", "lorahub"), key=lambda m: report.fold_f1.get(m, -1))
+    best = max(("prototype", "lora", "lorahub"), key=lambda m: report.fold_f1.get(m, -1))
+    assert report.method == (best if report.fold_f1[best] > report.fold_f1["base"] else "none")
     assert model.adapters["x"].method == report.method
+
+
+def test_auto_keeps_the_base_model_when_no_method_beats_it(tiny_backbone, monkeypatch):
+    from anyner.adapters import methods
+
+    model = _model(tiny_backbone)
+    folds = {"base": 40.0, "prototype": 30.0, "lora": 35.0}
+    monkeypatch.setattr(methods, "cross_validate", lambda ctx, method, examples: folds[method])
+    report = model.adapt(SUPPORT, name="x", method="auto", settings=FAST)
+    assert report.method == "none" and report.fold_f1 == folds
+    assert _scores(model, adapter="x") == _scores(model)
 
 
 def test_lorahub_composes_library_adapters(tiny_backbone, tmp_path):

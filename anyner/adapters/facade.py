@@ -65,7 +65,8 @@ class AdapterMixin:
         ``method``: "prototype" (no gradient step, seconds), "lora" (LoRA with the
         boundary-aware contrastive loss), "lorahub" (a composition of the library's domain
         adapters, found without gradients), "all" (LoRA, then prototypes), or "auto" (the best of
-        them by cross-validation on the support set). ``labels``: by default the support's.
+        them by cross-validation on the support set, or "none", the base model kept as it is,
+        when none of them beats it there). ``labels``: by default the support's.
         ``evaluate``: score the method on held-out support folds for the report (auto always
         does). Returns an :class:`~anyner.adapters.methods.AdaptReport`."""
         from .methods import AdaptContext, adapt

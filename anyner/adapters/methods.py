@@ -126,6 +126,13 @@ def _lorahub(ctx: AdaptContext, name: str, examples: Sequence[Example]) -> Adapt
     return Adapter(replace(manifest, report={"weights": [round(float(w), 4) for w in weights]}))
 
 
+@register_method("none")
+def _none(ctx: AdaptContext, name: str, examples: Sequence[Example]) -> Adapter:
+    """The base model as it is, under a name: what auto keeps when no method beat the base
+    model on the held-out folds (a few sentences can teach a model the wrong thing)."""
+    return Adapter(_manifest(ctx, name, "none", False, False))
+
+
 @register_method("all")
 def _all(ctx: AdaptContext, name: str, examples: Sequence[Example]) -> Adapter:
     """Contrastive LoRA, then prototypes over the adapted model."""
@@ -204,6 +211,9 @@ def adapt(
             ctx.progress(f"cross-validating {m}")
             fold_f1[m] = cross_validate(ctx, m, examples)
     chosen = max(candidates, key=lambda m: fold_f1.get(m, 0.0)) if len(candidates) > 1 else candidates[0]
+    if method == "auto" and fold_f1[chosen] <= fold_f1["base"]:
+        ctx.progress(f"no method beat the base model on held-out folds ({fold_f1['base']:.1f}): keeping it")
+        chosen = "none"
     ctx.progress(f"fitting {chosen} on the whole support set")
     adapter = METHODS[chosen](ctx, name, examples)
     report = AdaptReport(
