@@ -246,8 +246,9 @@ def test_prototypes_need_a_uni_span_model_and_lora_works_on_any(tiny_backbone, v
     with pytest.raises(InputError, match=f"need a span-level uni-encoder.*this model is {variant}"):
         model.adapt(SUPPORT, name="x", method="prototype", settings=FAST, evaluate=False)
     before = _scores(model)
-    report = model.adapt(SUPPORT, name="y", method="auto", settings=FAST)  # auto leaves prototypes out
-    assert report.method == "lora" and "prototype" not in report.fold_f1
+    report = model.adapt(SUPPORT, name="picked", method="auto", settings=FAST)  # auto leaves prototypes out
+    assert report.method in ("lora", "none") and set(report.fold_f1) == {"base", "lora"}
+    model.adapt(SUPPORT, name="y", method="lora", settings=FAST, evaluate=False)
     assert _scores(model, adapter="y") != before
     assert _scores(model) == before
 

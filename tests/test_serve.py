@@ -119,6 +119,7 @@ def test_health_models_and_openapi(client, model_dir):
         "name": model_dir.name,
         "architecture": "uni-span",
         "backbone": info["backbone"],
+        "adapters": [],  # none loaded at start
     }
     assert info["backbone"]
     spec = client.get("/openapi.json").json()

@@ -24,7 +24,7 @@ class FakeModel:
         self.delay, self.bad = delay, bad
         self.threads: set[int] = set()
 
-    def __call__(self, texts, labels, options, stop):
+    def __call__(self, texts, labels, options, stop, adapters=None):
         threshold = options.threshold
         self.threads.add(threading.get_ident())
         self.calls.append((list(texts), labels, threshold, options.flat_ner, options.multi_label))
