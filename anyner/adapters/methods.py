@@ -155,7 +155,7 @@ class AdaptReport:
     fold_f1: dict[str, float] = field(default_factory=dict)  # "base" and each method tried
 
     def __str__(self) -> str:
-        folds = ", ".join(f"{k} {v:.1f}" for k, v in self.fold_f1.items())
+        folds = ", ".join(f"{k} {v:.1f}" for k, v in self.fold_f1.items()) or "not scored"
         return (
             f"adapter {self.name!r}: method {self.method}, {self.seconds:.1f} s, support "
             f"{self.support_texts} texts / {self.support_mentions} mentions; held-out fold F1: {folds}"
