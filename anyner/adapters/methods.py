@@ -67,9 +67,8 @@ def _best_prototypes(ctx: AdaptContext, name: str, examples: Sequence[Example], 
         for held in folds:
             rows = [i for i in range(len(windows)) if i not in set(held)]
             protos = prototypes_from(vectors, rows, blend)
-            trial = Adapter(_manifest(ctx, CV_PREFIX + "proto", "prototype", lora, True), protos)
-            if lora:  # the trial runs with the LoRA weights of ``name``
-                trial = Adapter(replace(trial.manifest, name=name), protos)
+            trial_name = name if lora else CV_PREFIX + "proto"  # with lora: on ``name``'s LoRA weights
+            trial = Adapter(_manifest(ctx, trial_name, "prototype", lora, True), protos)
             g, f = _run(ctx, trial, [windows[i] for i in held])
             gold += g
             found += f
@@ -85,14 +84,19 @@ def _run(ctx: AdaptContext, adapter: Adapter, windows: Sequence[Example]):
     before = store.adapters.get(name)
     store.add(adapter)
     try:
-        found = ctx.ner.batch_predict_words(
-            [ex.words for ex in windows], ctx.labels, threshold=ctx.settings.threshold, adapter=name
-        )
+        return _predicted(ctx, windows, name)
     finally:
         if before is None:
             del store.adapters[name]
         else:
             store.adapters[name] = before
+
+
+def _predicted(ctx: AdaptContext, windows: Sequence[Example], adapter: str | None):
+    """Gold and predicted spans of ``windows`` with ``adapter`` (None: the base model)."""
+    found = ctx.ner.batch_predict_words(
+        [ex.words for ex in windows], ctx.labels, threshold=ctx.settings.threshold, adapter=adapter
+    )
     return [ex.spans for ex in windows], [[(s, e, label) for s, e, label, _ in spans] for spans in found]
 
 
@@ -173,7 +177,7 @@ def cross_validate(ctx: AdaptContext, method: str, examples: Sequence[Example]) 
         train = [ex for i, ex in enumerate(examples) if i not in held_set]
         test = [examples[i] for i in held]
         if method == "base" or not any(ex.spans for ex in train):
-            g, f = _base_run(ctx, test)
+            g, f = _predicted(ctx, test, None)
         else:
             trial = f"{CV_PREFIX}{method}_{k}"
             adapter = METHODS[method](ctx, trial, train)
@@ -184,13 +188,6 @@ def cross_validate(ctx: AdaptContext, method: str, examples: Sequence[Example]) 
         gold += g
         found += f
     return round(100 * score(gold, found).micro.f1, 2)
-
-
-def _base_run(ctx: AdaptContext, windows: Sequence[Example]):
-    found = ctx.ner.batch_predict_words(
-        [ex.words for ex in windows], ctx.labels, threshold=ctx.settings.threshold, adapter=None
-    )
-    return [ex.spans for ex in windows], [[(s, e, label) for s, e, label, _ in spans] for spans in found]
 
 
 def _folds(n: int, folds: int) -> list[list[int]]:

@@ -139,12 +139,6 @@ class AdapterStore:
             for p, flag in flags.items():
                 p.requires_grad_(flag)
 
-    def lora_state(self, name: str) -> dict[str, torch.Tensor]:
-        """The LoRA matrices of adapter ``name``, by layer (A and B)."""
-        from peft.utils import get_peft_model_state_dict
-
-        return get_peft_model_state_dict(self._peft, adapter_name=name)
-
     def merged(self, name: str) -> nn.Module:
         """A standalone copy of the base model with adapter ``name``'s LoRA weights merged in
         (what an ONNX export of the adapted model traces)."""
