@@ -57,6 +57,26 @@ def load_backbone(name: str):
     return model, tokenizer
 
 
+def backbone_tokenizer(name: str, markers: tuple[str, ...]):
+    """A backbone's tokenizer with the prompt markers added, as :meth:`AnyNER.from_backbone`
+    adds them (so their ids are the same): a model folder stored as deltas over a backbone may
+    leave its tokenizer out (multilingual-e5's is 16 MB)."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_backbone(name))
+    except OSError as exc:
+        raise BackboneNotFoundError(f"cannot load the tokenizer of backbone {name!r}: {exc}") from exc
+    add_markers(tokenizer, markers)
+    return tokenizer
+
+
+def add_markers(tokenizer, markers: tuple[str, ...]) -> None:
+    from tokenizers import AddedToken
+
+    tokenizer.add_tokens([AddedToken(t, special=True, normalized=False) for t in markers])
+
+
 @contextmanager
 def _no_progress_bar() -> Iterator[None]:
     """No "Loading weights" bar from transformers on the caller's terminal; its setting is

@@ -23,10 +23,10 @@ def encode(state: dict[str, torch.Tensor], base: dict[str, torch.Tensor], dtype=
     for name, value in state.items():
         value = value.detach()
         ref = base.get(name)
-        if ref is None or ref.shape[1:] != value.shape[1:] or ref.shape[0] > value.shape[0] or ref.dim() == 0:
+        if ref is None or ref.shape[1:] != value.shape[1:] or ref.dim() == 0:
             out[name] = value.to(dtype) if value.is_floating_point() else value
             continue
-        padded = _pad_rows(ref, value.shape[0]).to(value.dtype)
+        padded = _fit_rows(ref, value.shape[0]).to(value.dtype)
         changed = (value != padded).reshape(value.shape[0], -1).any(dim=1)
         if not changed.any():
             continue
@@ -52,7 +52,7 @@ def decode(
             continue
         if name not in base:
             continue  # load_strict will report it missing
-        value = _pad_rows(base[name], like.shape[0]).to(
+        value = _fit_rows(base[name], like.shape[0]).to(
             torch.float32 if like.is_floating_point() else like.dtype
         )
         if name + DELTA in files:
@@ -68,7 +68,10 @@ def decode(
     return state
 
 
-def _pad_rows(t: torch.Tensor, rows: int) -> torch.Tensor:
-    if t.shape[0] == rows:
-        return t
+def _fit_rows(t: torch.Tensor, rows: int) -> torch.Tensor:
+    """The backbone's matrix with as many rows as the model's: rows for new tokens start at
+    zero; surplus rows are dropped (multilingual-e5's embedding matrix has padding rows past
+    its tokenizer's last id, which the model sized to its tokenizer never reads)."""
+    if t.shape[0] >= rows:
+        return t[:rows]
     return torch.cat([t, t.new_zeros((rows - t.shape[0], *t.shape[1:]))])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
+from ..backbones import backbone_tokenizer
 from ..config import ModelConfig
 from ..errors import CheckpointError
 from . import CONFIG_FILE
@@ -15,6 +16,7 @@ from .folder import atomic_folder
 from .weights import read_state_dict
 
 WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_CONFIG = "tokenizer_config.json"
 
 
 def is_native(folder: Path) -> bool:
@@ -32,6 +34,9 @@ def read_native(folder: Path):
     if not (folder / WEIGHTS_FILE).is_file():
         raise CheckpointError(f"{folder} has no {WEIGHTS_FILE}")
     state = read_state_dict(folder / WEIGHTS_FILE)
+    if not (folder / TOKENIZER_CONFIG).is_file() and config.base is not None:
+        # stored as deltas over a pip-installed backbone: its tokenizer, plus the markers
+        return config, state, backbone_tokenizer(config.base, (config.ent_token, config.sep_token))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except (OSError, ValueError) as exc:
