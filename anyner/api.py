@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .adapters.facade import ACTIVE, AdapterMixin
+from .adapters.facade import ACTIVE, ADAPTERS_DIR, AdapterMixin
 from .checkpoints.onnx import is_onnx, read_onnx
 from .config import ModelConfig
 from .errors import AnyNERError, CheckpointError, InputError
 from .options import DecodeOptions
 from .pipeline import Predictor
-from .runtime.auto import WeightsStamp, note_once, weights_stamp
+from .runtime.auto import IN_CODE, WITH_ADAPTERS, WeightsStamp, note_once, weights_stamp
 from .runtime.batching import DEFAULT_BATCH_TOKENS
 from .runtime.cpu import cpu_info
 from .runtime.options import RuntimeOptions, resolve_options
@@ -53,7 +53,7 @@ class AnyNER(AdapterMixin):
         labels_tokenizer=None,
     ):
         # auto on a model built in code: torch (its weights may be trained; an export would go stale)
-        options = resolve_options(precision, runtime, threads, exportable=False)
+        options = resolve_options(precision, runtime, threads, torch_only=IN_CODE)
         self._build(model, tokenizer, options, labels_tokenizer)
 
     def _build(self, model: NERModel, tokenizer, options: RuntimeOptions, labels_tokenizer=None) -> None:
@@ -156,10 +156,12 @@ class AnyNER(AdapterMixin):
             raise CheckpointError(f"model folder {str(path)!r} does not exist{hint}")
         if is_onnx(folder):
             return cls._from_onnx(folder, precision, runtime, threads)
-        options = resolve_options(precision, runtime, threads)  # bad options fail before the slow part
+        torch_only = WITH_ADAPTERS if (folder / ADAPTERS_DIR).is_dir() else None
+        # bad options fail before the slow part
+        options = resolve_options(precision, runtime, threads, torch_only=torch_only)
         from .checkpoints.torch_model import read_model
 
-        if options.auto and options.runtime == "torch":  # the faster path needs a missing package
+        if options.auto and options.runtime == "torch" and torch_only is None:  # a package is missing
             _note_fallback(options.reason)
         model, tokenizer, labels_tokenizer = read_model(folder)
         ner = cls.__new__(cls)
@@ -196,9 +198,7 @@ class AnyNER(AdapterMixin):
         training. ``config`` takes :class:`ModelConfig` fields (``variant``, ``max_width``…).
         A two-stage variant ("bi-span", "bi-token") also gets a label encoder: ``labels_backbone``,
         by default the same encoder as the text's (its own copy of the weights)."""
-        from tokenizers import AddedToken
-
-        from .backbones import load_backbone
+        from .backbones import add_markers, load_backbone
         from .variants import get_variant
 
         encoder, tokenizer = load_backbone(str(backbone))
@@ -206,9 +206,7 @@ class AnyNER(AdapterMixin):
         variant = get_variant(cfg.variant)
         # the markers are known to every tokenizer (a bi-encoder's text never holds them: they
         # are read as unknown words there, as the embedding table keeps its size)
-        tokenizer.add_tokens(
-            [AddedToken(t, special=True, normalized=False) for t in (cfg.ent_token, cfg.sep_token)]
-        )
+        add_markers(tokenizer, (cfg.ent_token, cfg.sep_token))
         if variant.encoding.uses_markers:
             encoder.resize_token_embeddings(len(tokenizer))
         labels_encoder = labels_tok = None

@@ -62,7 +62,7 @@ def test_auto_runs_fp32_on_onnxruntime_on_any_cpu(cpu, monkeypatch, info):
     monkeypatch.setattr(auto, "missing_onnx_packages", lambda: [])
     choice = auto.choose()
     assert (choice.precision, choice.runtime) == ("fp32", "onnx")
-    in_code = auto.choose(exportable=False)
+    in_code = auto.choose(auto.IN_CODE)
     assert (in_code.precision, in_code.runtime) == ("fp32", "torch")
 
 

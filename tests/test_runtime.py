@@ -50,7 +50,7 @@ def test_options_are_completed():
     assert _concrete(resolve_options("auto", "onnx", None)) == ("fp32", "onnx", None, False)
     assert _concrete(resolve_options(None, "torch", 1)) == ("fp32", "torch", 1, False)
     # a model built in code: auto runs it on torch
-    assert _concrete(resolve_options("auto", None, None, exportable=False)) == ("fp32", "torch", None, True)
+    assert _concrete(resolve_options("auto", None, None, torch_only="why")) == ("fp32", "torch", None, True)
     # an exported folder: its own precision and runtime unless told otherwise
     assert _concrete(resolve_options("auto", None, None, exported="int8")) == ("int8", "onnx", None, False)
     assert resolve_options(None, None, None, exported="fp32").reason == "an ONNX export runs as exported"

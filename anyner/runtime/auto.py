@@ -10,6 +10,9 @@ The rule follows measurements on both kinds of x86 CPU (docs/performance.md):
   moves scores near the threshold and so changes some entities: it stays a choice to ask for.
 - A model built in code (``AnyNER(model, tokenizer)``, ``from_backbone``) runs on torch: its
   weights may still change (training), and an export would be a stale copy.
+- A model folder that brings its own adapters (the multilingual model) runs on torch: its
+  adapters run unmerged there, where onnxruntime would need one export of the whole encoder
+  per adapter.
 """
 
 from __future__ import annotations
@@ -34,10 +37,19 @@ class Choice:
     reason: str
 
 
-def choose(exportable: bool = True) -> Choice:
-    """What ``precision="auto"`` runs: ``exportable`` is False for a torch model built in code."""
-    if not exportable:
-        return Choice("fp32", "torch", "a model built in code runs on torch, whose weights it trains")
+IN_CODE = "a model built in code runs on torch, whose weights it trains"
+WITH_ADAPTERS = (
+    "a model folder with its own adapters runs on torch: an ONNX export per adapter would copy "
+    "its whole encoder each time"
+)
+
+
+def choose(torch_only: str | None = None) -> Choice:
+    """What ``precision="auto"`` runs: ``torch_only`` says why a model stays on torch (a model
+    built in code, :data:`IN_CODE`; one that brings adapters, :data:`WITH_ADAPTERS`); None: it
+    may be exported."""
+    if torch_only is not None:
+        return Choice("fp32", "torch", torch_only)
     missing = missing_onnx_packages()
     if not missing:
         return Choice(

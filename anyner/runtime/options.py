@@ -59,11 +59,11 @@ def resolve_options(
     runtime: str | None,
     threads: int | None,
     exported: str | None = None,
-    exportable: bool = True,
+    torch_only: str | None = None,
 ) -> RuntimeOptions:
     """Fill in what the caller left out. ``precision`` None or "auto": for an ONNX export, the
     ``exported`` precision on onnxruntime; with a ``runtime``, fp32 on it; else auto's rule
-    (``exportable``: whether an ONNX export of the weights may be made, see anyner.runtime.auto).
+    (``torch_only``: why the weights may not be exported, if so; see anyner.runtime.auto).
     int8 means onnxruntime and bf16 torch."""
     if precision in (None, AUTO):
         if exported is not None:
@@ -72,7 +72,7 @@ def resolve_options(
             return RuntimeOptions("fp32", runtime, threads, f"runtime={runtime!r} asked for: fp32 on it")
         from .auto import choose
 
-        choice = choose(exportable)
+        choice = choose(torch_only)
         return RuntimeOptions(choice.precision, choice.runtime, threads, choice.reason, auto=True)
     if runtime is None:
         implied = {"int8": "onnx", "bf16": "torch"}
