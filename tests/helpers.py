@@ -44,3 +44,34 @@ def assert_user_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in err, err
     return err
+
+
+# two tiny LoRA adapters, "en" and "de", and a router whose bank is their support texts
+ROUTED_SUPPORT = {
+    "en": [{"tokenized_text": ["bill", "gates", "founded", "microsoft"], "ner": [[0, 1, "person"]]}],
+    "de": [{"tokenized_text": ["april", "in", "new", "york", "city"], "ner": [[2, 4, "location"]]}],
+}
+
+
+def routed_model(tiny_backbone):
+    """A tiny model with adapters "en" and "de" and a router over their support texts (a bank
+    text's nearest neighbour is itself, so each routes to its own adapter)."""
+    from dataclasses import replace
+
+    import torch
+
+    from anyner import AnyNER
+    from anyner.adapters import AdaptSettings
+    from anyner.adapters.router import RouterSettings
+
+    torch.manual_seed(0)
+    model = AnyNER.from_backbone(tiny_backbone, dropout=0.0)
+    fast = replace(AdaptSettings(), lora=replace(AdaptSettings().lora, steps=5))
+    texts, tags = [], []
+    for lang, support in ROUTED_SUPPORT.items():
+        model.adapt(support, name=lang, method="lora", settings=fast, evaluate=False)
+        texts += [" ".join(x["tokenized_text"]) for x in support]
+        tags += [lang] * len(support)
+    model.build_router(texts, tags, RouterSettings(margin=0.0))
+    model.set_adapter("auto")  # as a model folder with a router loads
+    return model

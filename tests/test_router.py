@@ -3,16 +3,14 @@ examples, a dynamic threshold, a vote, and the base when nothing is close."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
+from helpers import routed_model
 
 from anyner import AnyNER, load
-from anyner.adapters import AdaptSettings
 from anyner.adapters.embedding import sentence_vectors
-from anyner.adapters.router import Router, RouterSettings
+from anyner.adapters.router import BASE_TAG, Router, RouterSettings
 from anyner.errors import CheckpointError, InputError
 
 
@@ -36,6 +34,31 @@ def test_votes_thresholds_and_fallback():
         router.route(np.zeros((1, 4)))
 
 
+def test_a_vote_for_the_base_tag_routes_to_the_base_and_says_how_sure():
+    vectors, tags = _bank()
+    tags = [BASE_TAG if t == "en" else t for t in tags]
+    router = Router.build(lambda texts: vectors, ["x"] * 40, tags, RouterSettings(k=5, margin=0.1))
+    routes = router.route(np.vstack([np.eye(8)[1], np.eye(8)[0]]))
+    assert routes[0].adapter is None and routes[0].confidence > 0.9  # close to the base's examples
+    assert routes[1].adapter == "de"
+
+
+def test_sentence_vectors_stop_after_the_layers_asked_for(tiny_backbone):
+    torch.manual_seed(0)
+    model = AnyNER.from_backbone(tiny_backbone, dropout=0.0)
+    texts = ["bill gates founded microsoft", "april in new york city"]
+    enc = model.tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        states = model.model.encoder.model(**enc, output_hidden_states=True).hidden_states
+    mask = enc["attention_mask"].unsqueeze(-1).float()
+    depth = len(states) - 1
+    for layers in (1, depth):
+        want = ((states[layers] * mask).sum(1) / mask.sum(1)).numpy()
+        np.testing.assert_allclose(sentence_vectors(model, texts, layers), want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(sentence_vectors(model, texts), sentence_vectors(model, texts, depth + 5))
+    assert not np.allclose(sentence_vectors(model, texts, 1), sentence_vectors(model, texts))
+
+
 def test_bank_round_trip_and_damage(tmp_path):
     vectors, tags = _bank()
     router = Router.build(lambda texts: vectors, ["x"] * 40, tags)
@@ -51,25 +74,9 @@ def test_bank_round_trip_and_damage(tmp_path):
         Router(vectors, np.array([0] * 39 + [5]), ["de", "en"])
 
 
-SUPPORT = {
-    "en": [{"tokenized_text": ["bill", "gates", "founded", "microsoft"], "ner": [[0, 1, "person"]]}],
-    "de": [{"tokenized_text": ["april", "in", "new", "york", "city"], "ner": [[2, 4, "location"]]}],
-}
-FAST = AdaptSettings()
-FAST = replace(FAST, lora=replace(FAST.lora, steps=5))
-
-
 def _routed_model(tiny_backbone) -> AnyNER:
-    torch.manual_seed(0)
-    model = AnyNER.from_backbone(tiny_backbone, dropout=0.0)
-    texts, tags = [], []
-    for lang, support in SUPPORT.items():
-        model.adapt(support, name=lang, method="lora", settings=FAST, evaluate=False)
-        texts += [" ".join(x["tokenized_text"]) for x in support]
-        tags += [lang] * len(support)
-    model.set_router(
-        Router.build(lambda t: sentence_vectors(model, t), texts, tags, RouterSettings(margin=0.0))
-    )
+    model = routed_model(tiny_backbone)
+    model.set_adapter(None)
     return model
 
 
@@ -109,6 +116,8 @@ def test_a_model_folder_brings_its_adapters_and_router(tiny_backbone, tmp_path):
     again = load(tmp_path / "m", precision="fp32", runtime="torch")
     assert sorted(again.adapters) == ["de", "en"] and again.active_adapter == "auto"
     assert [r["adapter"] for r in again.route(["bill gates founded microsoft"])] == ["en"]
+    # auto keeps such a model on torch, whatever is installed: no ONNX export per adapter
+    assert load(tmp_path / "m").runtime == "torch"
 
 
 def test_the_multilingual_model_is_named_but_not_shipped_yet():

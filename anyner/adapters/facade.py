@@ -142,6 +142,20 @@ class AdapterMixin:
             )
         self._router = router
 
+    def build_router(self, texts: Sequence[str], adapters: Sequence[str], settings=None):
+        """A router whose bank holds this model's sentence vectors of ``texts``, each tagged
+        with the adapter it belongs to (``router.BASE_TAG``: the shared base); it becomes this
+        model's router, and is returned (``router.save(folder)`` keeps it)."""
+        from .embedding import sentence_vectors
+        from .router import Router, RouterSettings
+
+        settings = settings or RouterSettings()
+        if len(texts) != len(adapters):
+            raise InputError(f"got {len(adapters)} adapter tags for {len(texts)} texts: give one per text")
+        router = Router.build(lambda t: sentence_vectors(self, t, settings.layers), texts, adapters, settings)
+        self.set_router(router)
+        return router
+
     def route(self, texts: Sequence[str]) -> list[dict]:
         """Where ``adapter="auto"`` sends each text: ``{"adapter": name or None, "confidence"}``
         (None: the shared base: nothing in the bank was close enough, the adapter it points to
@@ -158,7 +172,8 @@ class AdapterMixin:
                 "name, or set_router(...)"
             )
         self._adapter_store()
-        routes = self._router.route(sentence_vectors(self, texts), empty=[not t.strip() for t in texts])
+        vectors = sentence_vectors(self, texts, self._router.settings.layers)
+        routes = self._router.route(vectors, empty=[not t.strip() for t in texts])
         loaded = self.adapters
         return [r if r.adapter is None or r.adapter in loaded else Route(None, 0.0) for r in routes]
 

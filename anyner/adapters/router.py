@@ -23,6 +23,9 @@ import numpy as np
 from ..errors import CheckpointError, InputError
 
 BANK_FILE = "router_bank.safetensors"
+# the bank's tag for examples that belong to no adapter (languages without one): a vote for it
+# routes to the shared base, and says so (adapter None) with its confidence
+BASE_TAG = "_base"
 ROUTER_FILE = "router.json"
 ROUTER_VERSION = 1
 
@@ -34,10 +37,12 @@ class RouterSettings:
     k: int = 8  # neighbours looked at
     floor: float = 0.5  # a neighbour below this cosine never votes
     margin: float = 0.05  # votes come from neighbours within this of the best one
+    layers: int | None = None  # sentence vectors pooled after this many encoder layers (None: all)
     version: int = ROUTER_VERSION
 
     def __post_init__(self) -> None:
-        if self.k < 1 or not -1.0 <= self.floor <= 1.0 or self.margin < 0:
+        bad_layers = self.layers is not None and self.layers < 1
+        if self.k < 1 or not -1.0 <= self.floor <= 1.0 or self.margin < 0 or bad_layers:
             raise InputError(f"invalid router settings: {self}")
 
 
@@ -76,7 +81,7 @@ class Router:
     def build(
         cls, embed: Embed, texts: Sequence[str], adapters: Sequence[str], settings=RouterSettings()
     ) -> Router:
-        """A bank of ``texts``, each tagged with its adapter's name."""
+        """A bank of ``texts``, each tagged with its adapter's name (or :data:`BASE_TAG`)."""
         names = sorted(set(adapters))
         index = {n: i for i, n in enumerate(names)}
         return cls(embed(texts), np.array([index[a] for a in adapters]), names, settings)
@@ -103,7 +108,8 @@ class Router:
                 routes.append(Route(None, 0.0))
                 continue
             winner, votes = Counter(voters).most_common(1)[0]
-            routes.append(Route(self.names[winner], votes / len(voters) * max(best, 0.0)))
+            name = self.names[winner]
+            routes.append(Route(None if name == BASE_TAG else name, votes / len(voters) * max(best, 0.0)))
         return routes
 
     # -- files -------------------------------------------------------------------------
