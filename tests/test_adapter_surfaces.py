@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers import routed_model
 from typer.testing import CliRunner
 from web import running
 
@@ -119,9 +120,29 @@ def test_server_requests_name_a_loaded_adapter(adapted, model_dir):
         assert [e["score"] for e in plain["results"][0]["entities"]] == pytest.approx(
             [e["score"] for e in base], abs=1e-4
         )
-        for name in ("other", "/etc/passwd"):
+        for name in ("other", "/etc/passwd", "auto"):  # auto: this model has no router
             r = client.post("/v1/extract", json={**body, "adapter": name})
             assert r.status_code == 422 and "unknown adapter" in r.json()["error"]["message"]
+
+
+def test_a_server_with_a_router_routes_each_text_and_says_where(tiny_backbone):
+    model = routed_model(tiny_backbone)
+    texts = ["bill gates founded microsoft", "april in new york city"]
+    with running(create_app(model)) as (url, _), httpx.Client(base_url=url, timeout=30) as client:
+        (info,) = client.get("/v1/models").json()["models"]
+        assert info["routing"] and info["default_adapter"] == "auto" and info["adapters"] == ["de", "en"]
+        body = {"texts": texts, "labels": LABELS, "threshold": 0.0}
+        routed = client.post("/v1/extract", json=body).json()  # no adapter named: the model's default
+        assert routed["adapter"] == "auto"
+        assert [r["adapter"] for r in routed["results"]] == ["en", "de"]
+        want = model.batch_predict_entities(texts, LABELS, threshold=0.0, adapter=["en", "de"])
+        for result, entities in zip(routed["results"], want, strict=True):
+            got = [e["score"] for e in result["entities"]]
+            assert got == pytest.approx([e["score"] for e in entities], abs=1e-4)
+        base = client.post("/v1/extract", json={**body, "adapter": None}).json()  # null: the base
+        assert base["adapter"] is None and [r["adapter"] for r in base["results"]] == [None, None]
+        forced = client.post("/v1/extract", json={**body, "adapter": "de"}).json()
+        assert [r["adapter"] for r in forced["results"]] == ["de", "de"]
 
 
 def test_spacy_component_takes_an_adapter(model_dir, adapter_dir, adapted):

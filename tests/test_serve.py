@@ -120,6 +120,8 @@ def test_health_models_and_openapi(client, model_dir):
         "architecture": "uni-span",
         "backbone": info["backbone"],
         "adapters": [],  # none loaded at start
+        "routing": False,
+        "default_adapter": None,
     }
     assert info["backbone"]
     spec = client.get("/openapi.json").json()

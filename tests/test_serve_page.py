@@ -9,6 +9,7 @@ import os
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from web import NoBrowser, chromium, running, submit
 
 from anyner.serve import create_app
@@ -140,3 +141,19 @@ def test_page_offers_the_servers_adapters(browser, tiny_backbone):
     page = browser.execute_script(READ_PAGE)
     want = sorted((e["start"], e["end"], e["label"]) for e in api["results"][0]["entities"])
     assert [g[:3] for g in marks_as_api_entities(page)] == want
+
+
+def test_page_routes_by_default_and_shows_where(browser, tiny_backbone):
+    from helpers import routed_model
+
+    model = routed_model(tiny_backbone)
+    with running(create_app(model)) as (address, _):
+        browser.get(address + "/")
+        WebDriverWait(browser, 30).until(lambda b: b.find_element(By.ID, "adapter-choice").is_displayed())
+        menu = Select(browser.find_element(By.ID, "adapter"))
+        assert menu.first_selected_option.text == "auto (routed per text)"
+        submit(browser, address, "april in new york city", "location", "0.0", adapter="auto")
+        routed = browser.find_element(By.ID, "routed")
+        assert routed.is_displayed() and routed.text == "Routed to adapter de."
+        submit(browser, address, "april in new york city", "location", "0.0", adapter="")
+        assert not browser.find_element(By.ID, "routed").is_displayed()

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
+from ..adapters.facade import AUTO
 from ..errors import InputError
 from ..options import DecodeOptions
 from .batcher import BatchStats, MicroBatcher
@@ -41,14 +42,24 @@ def create_app(
         architecture=model.config.variant,
         backbone=Path(str(model.config.backbone)).name,
         adapters=sorted(getattr(model, "adapters", {})),
+        routing=getattr(model, "router", None) is not None,
+        default_adapter=getattr(model, "active_adapter", None),
     )
     interrupter = Interrupter(model)
 
     def predict(texts, labels, options: DecodeOptions, stop: threading.Event, adapters=None):
-        # adapters: per text, a name loaded at start or None (the base model)
-        extra = {"adapter": adapters} if adapters is not None and any(adapters) else {}
+        """(adapter, entities) per text. ``adapters``: per text, a name loaded at start, "auto"
+        or None (the base model); routing runs here, in the model's own thread (its forward
+        hooks must not meet another thread's pass)."""
+        chosen = list(adapters) if adapters is not None else [None] * len(texts)
+        routed = [i for i, a in enumerate(chosen) if a == AUTO]
+        if routed:
+            for i, route in zip(routed, model.route([texts[i] for i in routed]), strict=True):
+                chosen[i] = route["adapter"]
+        extra = {"adapter": chosen} if any(chosen) else {}
         with interrupter.watching(stop):
-            return model.batch_predict_entities(texts, labels, **options.as_kwargs(), **extra)
+            found = model.batch_predict_entities(texts, labels, **options.as_kwargs(), **extra)
+        return list(zip(chosen, found, strict=True))
 
     stats = BatchStats()
     small = MicroBatcher(predict, settings.max_batch, settings.batch_window_ms, stats)
@@ -82,7 +93,7 @@ def create_app(
 
     async def run(
         texts: list[str], labels: Any, options: DecodeOptions, cost: int, client: Any, adapter: str | None
-    ) -> list[list[dict]]:
+    ) -> list[tuple[str | None, list[dict]]]:
         if cost <= settings.small_cost:
             return await small.submit(texts, labels, options, client, adapter)
         parts = await asyncio.gather(
@@ -102,27 +113,28 @@ def create_app(
     async def extract(body: ExtractRequest, request: Request) -> ExtractResponse:
         """Entities in ``text`` or in each of ``texts``, with character offsets (end exclusive)."""
         texts = body.all_texts()
-        if body.adapter is not None and body.adapter not in info.adapters:
-            have = ", ".join(info.adapters) or "none"
-            raise InputError(f"unknown adapter {body.adapter!r}; this server has: {have}")
+        adapter = body.adapter if "adapter" in body.model_fields_set else info.default_adapter
+        known = [*info.adapters, *([AUTO] if info.routing else [])]
+        if adapter is not None and adapter not in known:
+            raise InputError(f"unknown adapter {adapter!r}; this server has: {', '.join(known) or 'none'}")
         cost = check_request(texts, body.labels, body.flat_ner, body.multi_label, settings)
         options = DecodeOptions(body.threshold, body.flat_ner, body.multi_label, settings.encoder_batch_size)
         client = request.client.host if request.client else None
-        found = await deadlines.answer(run(texts, body.labels, options, cost, client, body.adapter), request)
+        found = await deadlines.answer(run(texts, body.labels, options, cost, client, adapter), request)
         return ExtractResponse(
             model=info.name,
-            adapter=body.adapter,
-            results=[_result(entities, settings.max_entities) for entities in found],
+            adapter=adapter,
+            results=[_result(entities, ran, settings.max_entities) for ran, entities in found],
             max_entities=settings.max_entities,
         )
 
     return app
 
 
-def _result(entities: list[dict], most: int) -> ExtractResult:
-    """At most ``most`` entities, the best-scoring, in text order."""
+def _result(entities: list[dict], adapter: str | None, most: int) -> ExtractResult:
+    """At most ``most`` entities, the best-scoring, in text order; ``adapter``: what ran."""
     truncated = len(entities) > most
     if truncated:
         best = sorted(range(len(entities)), key=lambda i: -entities[i]["score"])[:most]
         entities = [entities[i] for i in sorted(best)]
-    return ExtractResult(entities=[Entity(**e) for e in entities], truncated=truncated)
+    return ExtractResult(entities=[Entity(**e) for e in entities], adapter=adapter, truncated=truncated)

@@ -70,7 +70,11 @@ class ExtractRequest(BaseModel):
     multi_label: StrictBool = Field(False, description="true: one span may carry several labels.")
     adapter: StrictStr | None = Field(
         None,
-        description="A named adapter the server loaded at start (GET /v1/models lists them); null: none.",
+        description=(
+            'A named adapter the server loaded at start (GET /v1/models lists them); "auto": each '
+            "text goes to the adapter the router picks (a model with a router); null: the base model. "
+            "Left out: the model's default (GET /v1/models: default_adapter)."
+        ),
     )
 
     @model_validator(mode="after")
@@ -93,6 +97,9 @@ class Entity(BaseModel):
 
 class ExtractResult(BaseModel):
     entities: list[Entity]
+    adapter: str | None = Field(
+        None, description='The adapter this text ran with ("auto": the router\'s pick); null: the base.'
+    )
     truncated: bool = Field(
         False, description="true: the text had more than max_entities entities; the best-scoring are kept."
     )
@@ -100,7 +107,9 @@ class ExtractResult(BaseModel):
 
 class ExtractResponse(BaseModel):
     model: str = Field(description="Name of the model that served the request.")
-    adapter: str | None = Field(None, description="The adapter the texts ran with; null: the base model.")
+    adapter: str | None = Field(
+        None, description='The adapter the request ran with ("auto": routed per text); null: the base.'
+    )
     results: list[ExtractResult] = Field(description="One per text, in request order.")
     max_entities: int = Field(description="Most entities returned per text (the best-scoring ones).")
 
@@ -114,6 +123,8 @@ class ModelInfo(BaseModel):
     architecture: str
     backbone: str
     adapters: list[str] = Field(default_factory=list, description="Named adapters a request may ask for.")
+    routing: bool = Field(False, description='true: the model has a router; a request may ask for "auto".')
+    default_adapter: str | None = Field(None, description="What a request that names no adapter runs with.")
 
 
 class ModelList(BaseModel):

@@ -87,7 +87,7 @@ function request() {
     threshold: threshold === "" ? null : Number(threshold),
     flat_ner: !$("nested").checked,
     multi_label: $("multi-label").checked,
-    // the adapters the server loaded at start; "" is the base model
+    // the adapters the server loaded at start, or "auto" (routed); "" is the base model
     adapter: $("adapter").value === "" ? null : $("adapter").value,
   };
 }
@@ -116,6 +116,9 @@ async function extract(event) {
     }
     $("error").hidden = true;
     $("output").hidden = false;
+    const ran = data.results[0].adapter;
+    $("routed").hidden = data.adapter !== "auto";
+    $("routed").textContent = ran === null ? "Routed to the base model (no adapter was close enough)." : `Routed to adapter ${ran}.`;
     setState("done", showEntities(body.text, body.labels, data.results[0].entities));
   } catch (err) {
     $("output").hidden = true;
@@ -133,12 +136,15 @@ async function showModel() {
     const { models } = await response.json();
     $("model").textContent = models.map((m) => m.name).join(", ");
     const adapters = models.flatMap((m) => m.adapters || []);
-    for (const name of adapters) {
+    const routing = models.some((m) => m.routing);
+    for (const name of routing ? ["auto", ...adapters] : adapters) {
       const option = document.createElement("option");
       option.value = name;
-      option.textContent = name;
+      option.textContent = name === "auto" ? "auto (routed per text)" : name;
       $("adapter").append(option);
     }
+    // what a request naming no adapter would run with: the model's default
+    $("adapter").value = models[0].default_adapter || "";
     $("adapter-choice").hidden = adapters.length === 0;
   } catch {
     $("model").textContent = "(unknown)";
