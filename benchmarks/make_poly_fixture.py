@@ -61,8 +61,14 @@ def main() -> None:
     for labels, flat, multi in CASES:
         entities = model.inference(TEXTS, labels, threshold=threshold, flat_ner=flat, multi_label=multi)
         cases.append(
-            {"labels": labels, "flat_ner": flat, "multi_label": multi, "threshold": threshold, "texts": TEXTS,
-             "entities": entities}
+            {
+                "labels": labels,
+                "flat_ner": flat,
+                "multi_label": multi,
+                "threshold": threshold,
+                "texts": TEXTS,
+                "entities": entities,
+            }
         )
     reference = {"made_with": f"gliner {gliner.__version__}, torch {torch.__version__}", "cases": cases}
     (TARGET / "reference.json").write_text(json.dumps(reference, indent=1))
