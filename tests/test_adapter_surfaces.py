@@ -161,3 +161,31 @@ def test_spacy_component_takes_an_adapter(model_dir, adapter_dir, adapted):
         spacy.blank("en").add_pipe(
             "anyner", config={"labels": LABELS, "model": str(model_dir), "adapter": "/nope"}
         )
+
+
+def test_spacy_and_the_cli_route_with_a_model_folder_that_has_a_router(tiny_backbone, tmp_path):
+    spacy = pytest.importorskip("spacy")
+    model = routed_model(tiny_backbone)
+    folder = tmp_path / "routed"
+    model.save(folder)
+    for name in model.adapters:
+        model.save_adapter(name, folder / "adapters" / name)
+    model.router.save(folder / "router")
+    texts = ["bill gates founded microsoft", "april in new york city"]
+    want = model.batch_predict_entities(texts, LABELS, threshold=0.0, adapter=["en", "de"])
+    nlp = spacy.blank("en")
+    nlp.add_pipe("anyner", config={"labels": LABELS, "model": str(folder), "threshold": 0.0})
+    base = model.batch_predict_entities(texts, LABELS, threshold=0.0, adapter=None)
+    assert [e["score"] for e in base[1]] != pytest.approx([e["score"] for e in want[1]], abs=1e-4)
+    for doc, entities in zip(nlp.pipe(texts), want, strict=True):
+        got = sorted((s.start_char, s.end_char, s.label_, s._.anyner_score) for s in doc.spans["anyner"])
+        expected = sorted((e["start"], e["end"], e["label"], e["score"]) for e in entities)
+        assert [g[:3] for g in got] == [e[:3] for e in expected]
+        assert [g[3] for g in got] == pytest.approx([e[3] for e in expected], abs=1e-4)
+    argv = ["extract", texts[1], "-l", ",".join(LABELS), "--model", str(folder), "--threshold", "0"]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output.strip().splitlines()[-1])["entities"]
+    assert [(e["start"], e["end"], e["label"]) for e in got] == [
+        (e["start"], e["end"], e["label"]) for e in want[1]
+    ]
