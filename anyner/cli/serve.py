@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 
 from ..errors import InputError
-from .app import Opt, _load_model, app, user_errors
+from .app import MODEL_HELP, Opt, _load_model, app, user_errors
 from .runtime_options import PrecisionOpt, RuntimeOpt, ThreadsOpt, load_options
 
 
 @app.command()
 def serve(
-    model: Annotated[str | None, Opt("--model", "-m", help="Model folder (default: shipped model).")] = None,
+    model: Annotated[str | None, Opt("--model", "-m", help=MODEL_HELP)] = None,
     host: Annotated[
         str, Opt("--host", help="Address to listen on; 0.0.0.0 for all interfaces.")
     ] = "127.0.0.1",
