@@ -1,0 +1,154 @@
+"""Evaluate the multilingual model (issue 12): per-language strict F1 on the dev splits for the
+shared base alone, routed adapters and the oracle (each text given its own language's
+adapter); routing accuracy per language on dev sentences of 5 words or more and on
+code-switched pairs; the time routing adds.
+
+    python benchmarks/multilingual_eval.py --data ../shared/data --per-set 500 \
+        --results benchmarks/results/multilingual.json
+
+Dev splits only (the test splits are kept apart). Each set is a fixed sample (seed 0) of
+``--per-set`` sentences, so a run is comparable with the next.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import anyner
+from anyner.data import read_examples
+from anyner.eval.evaluate import evaluate
+from anyner.options import DecodeOptions
+
+# dev set -> the adapter of its language (None: a language without an adapter)
+DEV = {
+    "wikiann_de": "de",
+    "wikiann_en": "en",
+    "wikiann_es": "es",
+    "wikiann_nl": "nl",
+    "wikiann_pl": "pl",
+    "wikiann_ru": "ru",
+    "uner_pt": "pt",
+    "uner_zh_gsd": "zh",
+    "conll2002_es": "es",
+    "conll2002_nl": "nl",
+    "conll2003_de": "de",
+    "uner_en_ewt": "en",
+    "uner_da": None,
+    "uner_sv": None,
+    "masakhaner_swa": None,
+    "masakhaner_yor": None,
+}
+WIKIANN = ["wikiann_de", "wikiann_en", "wikiann_es", "wikiann_nl", "wikiann_pl", "wikiann_ru"]
+LABELS = ["location", "organization", "person"]  # the prompt of the overhead measurement
+
+
+def sample(data: Path, name: str, count: int):
+    examples = read_examples(data / "multilingual" / name / "dev.jsonl")
+    pick = np.random.default_rng(0).choice(len(examples), min(count, len(examples)), replace=False)
+    return [examples[i] for i in sorted(pick)]
+
+
+def plain(example, adapter) -> str:
+    return ("" if adapter == "zh" else " ").join(example.words)
+
+
+def f1_table(model, sets, threshold) -> dict:
+    """Strict micro F1 per set, asking for the set's own labels (those in its sample)."""
+    rows = {}
+    for name, (examples, adapter) in sets.items():
+        row = {}
+        modes = {"base": None, "routed": "auto"}
+        if adapter in model.adapters:
+            modes["oracle"] = adapter
+        for mode, choice in modes.items():
+            report = evaluate(model, examples, None, DecodeOptions(threshold=threshold), adapter=choice)
+            row[mode] = round(100 * report.micro.f1, 2)
+        rows[name] = row
+        print(name, row, flush=True)
+    return rows
+
+
+def routing(model, sets, pairs: int) -> dict:
+    out = {}
+    for name, (examples, adapter) in sets.items():
+        texts = [plain(ex, adapter) for ex in examples if len(ex.words) >= 5]
+        got = [r["adapter"] for r in model.route(texts)]
+        out[name] = {
+            "sentences": len(texts),
+            "accuracy": round(100 * float(np.mean([g == adapter for g in got])), 2),
+        }
+    rng = np.random.default_rng(1)
+    names = [n for n, (_, a) in sets.items() if a is not None]
+    hits = 0
+    for _ in range(pairs):
+        a, b = rng.choice(names, 2, replace=False)
+        ea, eb = sets[a][0][rng.integers(len(sets[a][0]))], sets[b][0][rng.integers(len(sets[b][0]))]
+        text = plain(ea, sets[a][1]) + " " + plain(eb, sets[b][1])
+        hits += model.route([text])[0]["adapter"] in (sets[a][1], sets[b][1])
+    out["code-switched"] = {"pairs": pairs, "accuracy (one of the two)": round(100 * hits / pairs, 2)}
+    return out
+
+
+def overhead(model, texts, labels, repeats: int = 3) -> dict:
+    """Seconds for the whole set: NER with the adapter given, routing alone, NER routed."""
+
+    def best(fn):
+        times = []
+        for _ in range(repeats):
+            tic = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - tic)
+        return min(times)
+
+    routes = [r["adapter"] for r in model.route(texts)]
+    forced = best(lambda: model.batch_predict_entities(texts, labels, adapter=routes))
+    route = best(lambda: model.route(texts))
+    routed = best(lambda: model.batch_predict_entities(texts, labels, adapter="auto"))
+    return {
+        "texts": len(texts),
+        "ner_forced_s": round(forced, 3),
+        "routing_s": round(route, 3),
+        "ner_routed_s": round(routed, 3),
+        "routing_share_%": round(100 * route / forced, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default="../shared/data")
+    parser.add_argument("--model", default="multilingual")
+    parser.add_argument("--per-set", type=int, default=500)
+    parser.add_argument("--pairs", type=int, default=400, help="code-switched pairs routed")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--results", default=None)
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    data = Path(args.data)
+    model = anyner.load(args.model, precision="fp32", runtime="torch")
+    sets = {name: (sample(data, name, args.per_set), adapter) for name, adapter in DEV.items()}
+    result = {"model": args.model, "per_set": args.per_set, "threshold": args.threshold}
+    result["routing"] = routing(model, sets, args.pairs)
+    print(json.dumps(result["routing"], indent=1), flush=True)
+    short = [plain(ex, a) for name, (exs, a) in sets.items() if a for ex in exs[:25] if len(ex.words) <= 12]
+    result["overhead"] = overhead(model, short, LABELS)
+    print(result["overhead"], flush=True)
+    result["f1"] = f1_table(model, sets, args.threshold)
+    result["wikiann_mean"] = {
+        mode: round(float(np.mean([result["f1"][n][mode] for n in WIKIANN])), 2)
+        for mode in ("base", "routed", "oracle")
+    }
+    print("WikiANN mean", result["wikiann_mean"], flush=True)
+    if args.results:
+        Path(args.results).write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
