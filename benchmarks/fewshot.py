@@ -100,6 +100,13 @@ def run_sets(args, model, done) -> None:
                     _write(args.results, row)
 
 
+def _mean_cell(values: list[float], sets: int) -> str:
+    """The mean over the sets, once every one of them ran: a mean over some would not compare."""
+    if not values:
+        return ""
+    return f"**{statistics.mean(values):.1f}**" if len(values) == sets else "–"
+
+
 def run_episodes(args, model, done) -> None:
     path = Path(args.data) / "fewshot" / "few_tk" / "episodes" / args.episode_file
     lines = path.read_text().splitlines()[: args.episodes]
@@ -136,6 +143,7 @@ def table(path: Path) -> str:
         out.append("| set | " + " | ".join(methods) + " |")
         out.append("|---" * (len(methods) + 1) + "|")
         means = defaultdict(list)
+        shown = 0
         for s in sets:
             cells = []
             for m in methods:
@@ -151,12 +159,9 @@ def table(path: Path) -> str:
                     f"{mean:.1f} ± {sd:.1f} (n={len(f1s)})" if m != "zero-shot" or k == -1 else f"{mean:.1f}"
                 )
             if any(cells):
+                shown += 1
                 out.append(f"| {s} | " + " | ".join(cells) + " |")
-        out.append(
-            "| **mean** | "
-            + " | ".join(f"**{statistics.mean(means[m]):.1f}**" if means[m] else "" for m in methods)
-            + " |"
-        )
+        out.append("| **mean** | " + " | ".join(_mean_cell(means[m], shown) for m in methods) + " |")
         secs = {
             m: [r["seconds"] for (s_, k_, m_), rs in by.items() if k_ == k and m_ == m for r in rs]
             for m in methods
