@@ -124,16 +124,19 @@ class AdapterStore:
         """Create the peft model on first use (keeping the base's trainable flags as they were)."""
         from peft import PeftModel
 
+        from ..model.lora import quiet_peft
+
         flags = {p: p.requires_grad for p in self.base.parameters()}
         try:
-            if self._peft is None:
-                view = self.view
-                if folder is not None:
-                    self._peft = PeftModel.from_pretrained(view, str(folder), adapter_name=name)
+            with quiet_peft():
+                if self._peft is None:
+                    view = self.view
+                    if folder is not None:
+                        self._peft = PeftModel.from_pretrained(view, str(folder), adapter_name=name)
+                    else:
+                        self._peft = PeftModel(view, config, adapter_name=name)
                 else:
-                    self._peft = PeftModel(view, config, adapter_name=name)
-            else:
-                add(self._peft)
+                    add(self._peft)
             self.select_lora(name)
         finally:
             for p, flag in flags.items():

@@ -3,6 +3,9 @@ the adapter is saved apart from the base encoder."""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from torch import nn
@@ -10,6 +13,15 @@ from torch import nn
 from ..errors import CheckpointError
 
 ADAPTER_DIR = "adapter"
+
+
+@contextmanager
+def quiet_peft() -> Iterator[None]:
+    """peft's model wrapper asks transformers (5.x) a deprecated question, and transformers
+    warns on the user's terminal each time a LoRA model is made: not the user's concern."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def add_lora(encoder: nn.Module, r: int, alpha: int, dropout: float, target_modules, token_ids) -> nn.Module:
@@ -23,7 +35,8 @@ def add_lora(encoder: nn.Module, r: int, alpha: int, dropout: float, target_modu
         target_modules=list(target_modules),
         trainable_token_indices=list(token_ids),
     )
-    return get_peft_model(encoder, config)
+    with quiet_peft():
+        return get_peft_model(encoder, config)
 
 
 def is_lora(encoder: nn.Module) -> bool:
@@ -40,7 +53,8 @@ def load_adapter(encoder: nn.Module, folder: Path) -> nn.Module:
     from peft import PeftModel
 
     try:
-        return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+        with quiet_peft():
+            return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
     except Exception as exc:  # peft and safetensors raise many types for damaged or foreign files
         raise CheckpointError(
             f"cannot load the LoRA adapter in {folder / ADAPTER_DIR}: {type(exc).__name__}: {exc}"
