@@ -17,19 +17,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from train_language_adapters import sentences
 
 import anyner
 from anyner.adapters import AdaptSettings
-from anyner.data import read_examples
 from anyner.eval.evaluate import evaluate
 
 ALL = "bam bbj ewe fon hau ibo kin lug luo mos nya pcm sna swa tsn twi wol xho yor zul".split()
-
-
-def split(data: Path, code: str, name: str, count: int, seed: int):
-    examples = read_examples(data / "multilingual" / f"masakhaner_{code}" / f"{name}.jsonl")
-    pick = np.random.default_rng(seed).choice(len(examples), min(count, len(examples)), replace=False)
-    return [examples[i] for i in sorted(pick)]
 
 
 def main() -> None:
@@ -45,13 +39,13 @@ def main() -> None:
     model = anyner.load("multilingual", precision="fp32", runtime="torch")
     settings = replace(AdaptSettings(), lora=replace(AdaptSettings().lora, steps=args.steps))
     per = args.texts // len(ALL)
-    group = [ex for code in ALL for ex in split(data, code, "train", per, 0) if ex.spans]
+    group = [ex for code in ALL for ex in sentences(data, [f"masakhaner_{code}"], per, 0) if ex.spans]
     model.adapt(group, name="group", method="lora", settings=settings, evaluate=False)
     rows = {}
     for code in args.languages:
-        own = [ex for ex in split(data, code, "train", args.texts, 0) if ex.spans]
+        own = [ex for ex in sentences(data, [f"masakhaner_{code}"], args.texts, 0) if ex.spans]
         model.adapt(own, name=f"own-{code}", method="lora", settings=settings, evaluate=False)
-        dev = split(data, code, "dev", args.dev, 0)
+        dev = sentences(data, [f"masakhaner_{code}"], args.dev, 0, split="dev")
         rows[code] = {
             mode: round(100 * evaluate(model, dev, adapter=adapter).micro.f1, 2)
             for mode, adapter in (("base", None), ("group", "group"), ("own", f"own-{code}"))

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from train_language_adapters import sentences, text_of
 
 import anyner
-from anyner.data import read_examples
 from anyner.eval.evaluate import evaluate
 from anyner.options import DecodeOptions
 
@@ -48,16 +48,6 @@ WIKIANN = ["wikiann_de", "wikiann_en", "wikiann_es", "wikiann_nl", "wikiann_pl",
 LABELS = ["location", "organization", "person"]  # the prompt of the overhead measurement
 
 
-def sample(data: Path, name: str, count: int):
-    examples = read_examples(data / "multilingual" / name / "dev.jsonl")
-    pick = np.random.default_rng(0).choice(len(examples), min(count, len(examples)), replace=False)
-    return [examples[i] for i in sorted(pick)]
-
-
-def plain(example, adapter) -> str:
-    return ("" if adapter == "zh" else " ").join(example.words)
-
-
 def f1_table(model, sets, threshold) -> dict:
     """Strict micro F1 per set, asking for the set's own labels (those in its sample)."""
     rows = {}
@@ -77,7 +67,7 @@ def f1_table(model, sets, threshold) -> dict:
 def routing(model, sets, pairs: int) -> dict:
     out = {}
     for name, (examples, adapter) in sets.items():
-        texts = [plain(ex, adapter) for ex in examples if len(ex.words) >= 5]
+        texts = [text_of(ex, adapter) for ex in examples if len(ex.words) >= 5]
         got = [r["adapter"] for r in model.route(texts)]
         out[name] = {
             "sentences": len(texts),
@@ -89,7 +79,7 @@ def routing(model, sets, pairs: int) -> dict:
     for _ in range(pairs):
         a, b = rng.choice(names, 2, replace=False)
         ea, eb = sets[a][0][rng.integers(len(sets[a][0]))], sets[b][0][rng.integers(len(sets[b][0]))]
-        text = plain(ea, sets[a][1]) + " " + plain(eb, sets[b][1])
+        text = text_of(ea, sets[a][1]) + " " + text_of(eb, sets[b][1])
         hits += model.route([text])[0]["adapter"] in (sets[a][1], sets[b][1])
     out["code-switched"] = {"pairs": pairs, "accuracy (one of the two)": round(100 * hits / pairs, 2)}
     return out
@@ -133,11 +123,14 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     data = Path(args.data)
     model = anyner.load(args.model, precision="fp32", runtime="torch")
-    sets = {name: (sample(data, name, args.per_set), adapter) for name, adapter in DEV.items()}
+    sets = {
+        name: (sentences(data, [name], args.per_set, 0, split="dev"), adapter)
+        for name, adapter in DEV.items()
+    }
     result = {"model": args.model, "per_set": args.per_set, "threshold": args.threshold}
     result["routing"] = routing(model, sets, args.pairs)
     print(json.dumps(result["routing"], indent=1), flush=True)
-    short = [plain(ex, a) for name, (exs, a) in sets.items() if a for ex in exs[:25] if len(ex.words) <= 12]
+    short = [text_of(ex, a) for name, (exs, a) in sets.items() if a for ex in exs[:25] if len(ex.words) <= 12]
     result["overhead"] = overhead(model, short, LABELS)
     print(result["overhead"], flush=True)
     result["f1"] = f1_table(model, sets, args.threshold)

@@ -15,8 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from multilingual_eval import DEV, plain, sample
-from train_language_adapters import ROUTER, bank
+from multilingual_eval import DEV
+from train_language_adapters import ROUTER, bank, sentences, text_of
 
 import anyner
 
@@ -34,8 +34,8 @@ def main() -> None:
     texts, tags = bank(data, args.bank)
     queries = {}
     for name, adapter in DEV.items():
-        examples = [ex for ex in sample(data, name, args.per_set) if len(ex.words) >= 5]
-        queries[name] = ([plain(ex, adapter) for ex in examples], adapter)
+        examples = [ex for ex in sentences(data, [name], args.per_set, 0, split="dev") if len(ex.words) >= 5]
+        queries[name] = ([text_of(ex, adapter) for ex in examples], adapter)
     every = [t for q, _ in queries.values() for t in q]
     print("| layers | " + " | ".join(queries) + " | routing s (all queries) |")
     print("|---" * (len(queries) + 2) + "|")

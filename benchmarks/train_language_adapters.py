@@ -64,18 +64,20 @@ CARD = """# anyner multilingual model
 """
 
 
-def sentences(data: Path, sets: list[str], count: int, seed: int, min_words: int = 0):
+def sentences(data: Path, sets: list[str], count: int, seed: int, min_words: int = 0, split: str = "train"):
+    """A seeded sample of ``count`` sentences of ``split`` pooled over ``sets`` (multilingual/)."""
     pool = [
         ex
         for name in sets
-        for ex in read_examples(data / "multilingual" / name / "train.jsonl")
+        for ex in read_examples(data / "multilingual" / name / f"{split}.jsonl")
         if len(ex.words) >= min_words
     ]
     pick = np.random.default_rng(seed).choice(len(pool), min(count, len(pool)), replace=False)
     return [pool[i] for i in sorted(pick)]
 
 
-def text_of(example, lang: str) -> str:
+def text_of(example, lang: str | None) -> str:
+    """A sentence's words as text, as the router reads it (Chinese words are not spaced)."""
     return ("" if lang == "zh" else " ").join(example.words)
 
 
