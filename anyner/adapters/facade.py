@@ -188,6 +188,12 @@ class AdapterMixin:
             self.set_router(Router.load(folder / ROUTER_DIR, self.config.hidden_size))
             self._active_adapter = AUTO
 
+    def adapters_for(self, texts: Sequence[str], adapter=ACTIVE) -> list[str | None]:
+        """Per text, the adapter ``batch_predict_entities(texts, ..., adapter=adapter)`` runs it
+        with: "auto" resolved by the router, None for the shared base."""
+        chosen = self._adapters_for(adapter, list(texts))
+        return [None] * len(texts) if chosen is None else chosen
+
     def _adapters_for(self, adapter, texts) -> list[str | None] | None:
         """Per text, the adapter it runs with (None everywhere: the base path, untouched)."""
         count = len(texts)

@@ -6,7 +6,7 @@ vote; no neighbour above the threshold: the shared base (None).
 The dynamic threshold keeps the neighbours within ``margin`` of the best one, and never below
 ``floor``: a text close to one example of a language and far from all others still routes,
 while a text close to nothing falls back. numpy only: a bank of tens of thousands of
-384-dimensional float16 vectors is one matrix product per batch.
+384-dimensional vectors is one matrix product per batch.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class Router:
         if tags.min() < 0 or tags.max() >= len(names):
             raise CheckpointError(f"the router bank's tags point past its {len(names)} adapter names")
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        self.vectors = (vectors / np.maximum(norms, 1e-12)).astype(np.float16)
+        self.vectors = vectors / np.maximum(norms, 1e-12)
         self.tags = tags
         self.names = list(names)
         self.settings = settings
@@ -92,7 +92,7 @@ class Router:
         if q.ndim != 2 or q.shape[1] != self.dim:
             raise InputError(f"router queries must be (n, {self.dim}) vectors, got {q.shape}")
         q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-12)
-        sims = q @ self.vectors.astype(np.float32).T  # (n, N)
+        sims = q @ self.vectors.T  # (n, N)
         k = min(self.settings.k, sims.shape[1])
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         routes = []
@@ -114,21 +114,29 @@ class Router:
 
     # -- files -------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        from safetensors.numpy import save_file
+        import torch
+        from safetensors.torch import save_file
+
+        from ..checkpoints.int8 import quantize
 
         folder.mkdir(parents=True, exist_ok=True)
-        save_file({"vectors": self.vectors, "tags": self.tags.astype(np.int32)}, str(folder / BANK_FILE))
+        # 8-bit vectors: a quarter of float32 in git, and the neighbours they pick barely move
+        # (docs/multilingual.md); tags as int32
+        tags = self.tags.astype(np.int32)
+        state = {"vectors": torch.from_numpy(self.vectors), "tags": torch.from_numpy(tags)}
+        save_file(quantize(state), str(folder / BANK_FILE))
         meta = {"names": self.names, "settings": dataclasses.asdict(self.settings)}
         (folder / ROUTER_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", "utf-8")
 
     @classmethod
     def load(cls, folder: Path, dim: int | None = None) -> Router:
         """``dim``: the vectors' width the model makes; a bank of another width is refused."""
-        from safetensors.numpy import load_file
+        from ..checkpoints.weights import read_state_dict
 
         try:
             meta = json.loads((folder / ROUTER_FILE).read_text("utf-8"))
-            bank = load_file(str(folder / BANK_FILE))
+            # a shipped bank may hold 8-bit vectors (checkpoints/int8.py)
+            bank = {key: value.numpy() for key, value in read_state_dict(folder / BANK_FILE).items()}
             settings = RouterSettings(**meta["settings"])
             if settings.version > ROUTER_VERSION:
                 raise CheckpointError(

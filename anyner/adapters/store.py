@@ -101,12 +101,16 @@ class AdapterStore:
 
     def new_lora_with(self, name: str, config) -> nn.Module:
         """Add an empty LoRA adapter ``name`` from a peft ``LoraConfig``; returns the view."""
-        self._add_peft(name, lambda peft: peft.add_adapter(name, config), config)
+        self._add_peft(name, config)
         return self.view
 
     def load_lora(self, name: str, folder: Path) -> None:
         """Add the LoRA weights saved in ``folder`` (peft's files) as ``name``."""
-        self._add_peft(name, lambda peft: peft.load_adapter(str(folder), adapter_name=name), folder=folder)
+        from ..model.lora import put_lora, read_lora
+
+        config, state = read_lora(folder)
+        self._add_peft(name, config)
+        put_lora(self._peft, name, state, folder)
 
     def has_lora(self, name: str) -> bool:
         return self._peft is not None and name in self._peft.peft_config
@@ -120,7 +124,7 @@ class AdapterStore:
         self._peft.base_model.set_adapter(name)
         self._peft.base_model.enable_adapter_layers()
 
-    def _add_peft(self, name: str, add, config=None, folder: Path | None = None) -> None:
+    def _add_peft(self, name: str, config) -> None:
         """Create the peft model on first use (keeping the base's trainable flags as they were)."""
         from peft import PeftModel
 
@@ -130,13 +134,9 @@ class AdapterStore:
         try:
             with quiet_peft():
                 if self._peft is None:
-                    view = self.view
-                    if folder is not None:
-                        self._peft = PeftModel.from_pretrained(view, str(folder), adapter_name=name)
-                    else:
-                        self._peft = PeftModel(view, config, adapter_name=name)
+                    self._peft = PeftModel(self.view, config, adapter_name=name)
                 else:
-                    add(self._peft)
+                    self._peft.add_adapter(name, config)
             self.select_lora(name)
         finally:
             for p, flag in flags.items():

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
+from .int8 import dequantize
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -15,10 +16,13 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            return load_file(str(path))
-        return torch.load(path, map_location="cpu", weights_only=True)
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt or truncated files raise many different errors
         raise CheckpointError(f"cannot read weights from {path}: {exc} (is the file complete?)") from exc
+    # shipped files may hold 8-bit matrices (checkpoints/int8.py)
+    return dequantize(state, path) if isinstance(state, dict) else state
 
 
 def load_strict(model: nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:

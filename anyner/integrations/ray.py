@@ -53,13 +53,16 @@ class Settings:
     encoder_batch_size: int = 8  # encoder passes per forward call, as in batch_predict_entities
     text_column: str = "text"
     output_column: str = "entities"
+    adapter_column: str | None = None  # a column naming the adapter each row ran with
 
     def __post_init__(self) -> None:
         parse_labels(self.labels)
         _check_positive("encoder_batch_size", self.encoder_batch_size)  # named as the caller named it
         self.options  # noqa: B018  (checks the threshold and modes, on the driver)
-        if self.text_column == self.output_column:
-            raise InputError(f"text_column and output_column are both {self.text_column!r}")
+        columns = [self.text_column, self.output_column, self.adapter_column]
+        for i, name in enumerate(columns):
+            if name is not None and name in columns[:i]:
+                raise InputError(f"text_column, output_column and adapter_column must differ: {name!r} twice")
 
     @property
     def options(self) -> DecodeOptions:
@@ -78,8 +81,13 @@ class Extractor:
     def __call__(self, batch: pa.Table) -> pa.Table:
         s = self.settings
         texts = _texts(batch, s)
-        found = self.ner.batch_predict_entities(texts, s.labels, **s.options.as_kwargs())
-        return batch.append_column(s.output_column, pa.array(found, type=ENTITIES))
+        if s.adapter_column is None:
+            found = self.ner.batch_predict_entities(texts, s.labels, **s.options.as_kwargs())
+            return batch.append_column(s.output_column, pa.array(found, type=ENTITIES))
+        chosen = self.ner.adapters_for(texts)  # the model's own choice: "auto" routes each row
+        found = self.ner.batch_predict_entities(texts, s.labels, **s.options.as_kwargs(), adapter=chosen)
+        batch = batch.append_column(s.output_column, pa.array(found, type=ENTITIES))
+        return batch.append_column(s.adapter_column, pa.array(chosen, type=pa.string()))
 
 
 def extract(
@@ -96,6 +104,7 @@ def extract(
     num_cpus: float = 1,
     text_column: str = "text",
     output_column: str = "entities",
+    adapter_column: str | None = None,
 ) -> ray.data.Dataset:
     """``dataset`` with an ``output_column`` of entities found in each row's ``text_column``.
 
@@ -105,13 +114,22 @@ def extract(
       autoscales from one up to what the cluster's free CPUs allow. Leave CPUs for the tasks
       that read and write: with ``concurrency * num_cpus`` equal to all CPUs, reads never start.
     - ``num_cpus``: CPUs each actor reserves; its torch threads follow it.
+    - ``adapter_column``: also add a column naming the adapter each row ran with (a model
+      with a router, such as ``"multilingual"``, routes each row by itself; null: the base).
 
     Lazy, like every Ray Data transform: nothing runs until the result is consumed
     (``write_parquet``, ``iter_rows``, ``take_all``, ...). Rows come out in no fixed order
     unless the ``DataContext`` asks Ray to preserve it; keep an id column to join on.
     """
     settings = Settings(
-        labels, threshold, flat_ner, multi_label, encoder_batch_size, text_column, output_column
+        labels,
+        threshold,
+        flat_ner,
+        multi_label,
+        encoder_batch_size,
+        text_column=text_column,
+        output_column=output_column,
+        adapter_column=adapter_column,
     )
     _check_positive("batch_size", batch_size)
     if not isinstance(num_cpus, int | float) or isinstance(num_cpus, bool) or num_cpus <= 0:
@@ -153,10 +171,9 @@ def _texts(batch: pa.Table, s: Settings) -> list[str]:
             f"the dataset has no {s.text_column!r} column (it has {batch.column_names}); "
             "pass text_column= to name the one holding the texts"
         )
-    if s.output_column in batch.column_names:
-        raise InputError(
-            f"the dataset already has a {s.output_column!r} column; pass output_column= to name another"
-        )
+    for kind, name in (("output_column", s.output_column), ("adapter_column", s.adapter_column)):
+        if name is not None and name in batch.column_names:
+            raise InputError(f"the dataset already has a {name!r} column; pass {kind}= to name another")
     column = batch.column(s.text_column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         raise InputError(f"column {s.text_column!r} holds {column.type}, not strings")

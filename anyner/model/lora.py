@@ -13,6 +13,7 @@ from torch import nn
 from ..errors import CheckpointError
 
 ADAPTER_DIR = "adapter"
+WEIGHTS_FILE = "adapter_model.safetensors"  # peft's name
 
 
 @contextmanager
@@ -48,13 +49,38 @@ def save_adapter(encoder: nn.Module, folder: Path) -> None:
     encoder.save_pretrained(str(folder / ADAPTER_DIR), save_embedding_layers=False)
 
 
+def read_lora(folder: Path):
+    """A saved peft adapter's config (for inference) and weights; shipped adapters may hold
+    8-bit matrices (checkpoints/int8.py), which peft's own loader would read as plain ints."""
+    from peft import PeftConfig
+
+    from ..checkpoints.weights import read_state_dict
+
+    config = PeftConfig.from_pretrained(str(folder))
+    config.inference_mode = True
+    return config, read_state_dict(folder / WEIGHTS_FILE)
+
+
+def put_lora(peft_model: nn.Module, name: str, state: dict, folder: Path) -> None:
+    """Load ``state`` into the peft model's adapter ``name``; every LoRA weight must be there."""
+    from peft import set_peft_model_state_dict
+
+    result = set_peft_model_state_dict(peft_model, state, adapter_name=name)
+    missing = [key for key in result.missing_keys if "lora_" in key and f".{name}." in key]
+    if missing:
+        raise CheckpointError(f"the adapter in {folder} lacks {len(missing)} LoRA weight(s): {missing[0]}, …")
+
+
 def load_adapter(encoder: nn.Module, folder: Path) -> nn.Module:
     """The encoder with the folder's adapter merged in (plain modules again: full speed)."""
     from peft import PeftModel
 
     try:
+        config, state = read_lora(folder / ADAPTER_DIR)
         with quiet_peft():
-            return PeftModel.from_pretrained(encoder, str(folder / ADAPTER_DIR)).merge_and_unload()
+            model = PeftModel(encoder, config)
+            put_lora(model, "default", state, folder / ADAPTER_DIR)
+            return model.merge_and_unload()
     except Exception as exc:  # peft and safetensors raise many types for damaged or foreign files
         raise CheckpointError(
             f"cannot load the LoRA adapter in {folder / ADAPTER_DIR}: {type(exc).__name__}: {exc}"
