@@ -1,6 +1,7 @@
 """The African languages of MasakhaNER 2.0 on the multilingual model: one adapter per language
 against one group adapter for all of them, on the same shared base (issue 12 asks which is
-better). Nothing here is shipped: the shipped model runs these languages on the shared base.
+better). Nothing here is shipped: the shipped model's African adapters (one per language, as
+this measured to be better) are made by train_language_adapters.py.
 
     python benchmarks/african_adapters.py --data ../shared/data --languages swa yor hau
 
