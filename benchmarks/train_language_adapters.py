@@ -28,8 +28,11 @@ from anyner.adapters.facade import ADAPTERS_DIR, ROUTER_DIR
 from anyner.adapters.manifest import AdapterManifest, base_model_hash
 from anyner.adapters.router import BASE_TAG, RouterSettings
 from anyner.checkpoints.int8 import VALUES, quantize_file
+from anyner.checkpoints.native import WEIGHTS_FILE as MODEL_WEIGHTS
 from anyner.checkpoints.torch_model import read_model
 from anyner.data import read_examples
+from anyner.model.lora import ADAPTER_DIR
+from anyner.model.lora import WEIGHTS_FILE as ADAPTER_WEIGHTS
 
 # the MasakhaNER 2.0 languages with an adapter each (issue 12 measured one per language against one
 # for the group: docs/multilingual.md), named as the data's ``lang`` (ISO 639-1, else 639-3) ->
@@ -107,7 +110,7 @@ def base_to_8_bits(out: Path) -> None:
     already in the folder were made on the float16 base: they are stamped for the 8-bit one,
     whose outputs differ by less than a quantization step (their F1 is measured again after,
     docs/multilingual.md), so that the model still loads them."""
-    files = [out / "model.safetensors", out / "adapter" / "adapter_model.safetensors"]
+    files = [out / MODEL_WEIGHTS, out / ADAPTER_DIR / ADAPTER_WEIGHTS]
     if all(in_8_bits(f) for f in files):
         return
     for f in files:
@@ -176,7 +179,7 @@ def main() -> None:
         tic = time.perf_counter()
         model.adapt(support, name=lang, method="lora", settings=settings, evaluate=False)
         model.save_adapter(lang, out / ADAPTERS_DIR / lang)
-        quantize_file(out / ADAPTERS_DIR / lang / "adapter_model.safetensors")
+        quantize_file(out / ADAPTERS_DIR / lang / ADAPTER_WEIGHTS)
         times[lang] = round(time.perf_counter() - tic, 1)
         print(f"{lang}: {len(support)} sentences from {', '.join(sets)}, {times[lang]} s", flush=True)
     texts, tags = bank(data, args.bank)

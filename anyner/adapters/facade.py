@@ -190,7 +190,8 @@ class AdapterMixin:
 
     def adapters_for(self, texts: Sequence[str], adapter=ACTIVE) -> list[str | None]:
         """Per text, the adapter ``batch_predict_entities(texts, ..., adapter=adapter)`` runs it
-        with: "auto" resolved by the router, None for the shared base."""
+        with: "auto" (for every text, or in a per-text list) resolved by the router, None for
+        the shared base."""
         chosen = self._adapters_for(adapter, list(texts))
         return [None] * len(texts) if chosen is None else chosen
 
@@ -201,19 +202,18 @@ class AdapterMixin:
             adapter = self._active_adapter
         if adapter is None:
             return None
-        if adapter == AUTO:
-            return [r.adapter for r in self._routes([_plain(t) for t in texts])]
-        if isinstance(adapter, str):
-            self._adapter_store().get(adapter)
-            return [adapter] * count
-        names = list(adapter)
+        names = [adapter] * count if isinstance(adapter, str) else list(adapter)
         if len(names) != count:
             raise InputError(
                 f"got {len(names)} adapter names for {count} texts: give one per text, or one name"
             )
-        for n in names:
-            if n is not None:
+        for n in dict.fromkeys(names):
+            if n is not None and n != AUTO:
                 self._adapter_store().get(n)
+        routed = [i for i, n in enumerate(names) if n == AUTO]  # "auto": the router places the text
+        if routed:
+            for i, route in zip(routed, self._routes([_plain(texts[i]) for i in routed]), strict=True):
+                names[i] = route.adapter
         return names
 
 

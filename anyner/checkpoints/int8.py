@@ -16,10 +16,11 @@ VALUES, SCALES = ".int8", ".int8_scale"
 
 
 def quantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Each float matrix as int8 values and float16 scales; everything else as it is."""
+    """Each float matrix as int8 values and float16 scales; everything else as it is (the
+    scales of a state already quantized too, so that quantizing twice changes nothing)."""
     out = {}
     for name, tensor in state.items():
-        if not (tensor.is_floating_point() and tensor.dim() == 2):
+        if not (tensor.is_floating_point() and tensor.dim() == 2) or name.endswith(SCALES):
             out[name] = tensor
             continue
         values = tensor.float()

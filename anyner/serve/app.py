@@ -51,11 +51,9 @@ def create_app(
         """(adapter, entities) per text. ``adapters``: per text, a name loaded at start, "auto"
         or None (the base model); routing runs here, in the model's own thread (its forward
         hooks must not meet another thread's pass)."""
-        chosen = list(adapters) if adapters is not None else [None] * len(texts)
-        routed = [i for i, a in enumerate(chosen) if a == AUTO]
-        if routed:
-            for i, route in zip(routed, model.route([texts[i] for i in routed]), strict=True):
-                chosen[i] = route["adapter"]
+        # any() first: a model without adapters (or a stand-in with only batch_predict_entities)
+        # is asked nothing more
+        chosen = model.adapters_for(texts, adapters) if adapters and any(adapters) else [None] * len(texts)
         extra = {"adapter": chosen} if any(chosen) else {}
         with interrupter.watching(stop):
             found = model.batch_predict_entities(texts, labels, **options.as_kwargs(), **extra)
